@@ -1,0 +1,108 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 language mode with complete strict
+/// concurrency, plus the upcoming features the house style asks for.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "mediad",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mediad", targets: ["mediad"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // MARK: Native libraries: one system-library target each, found through pkg-config.
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
+        ),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // What Swift cannot call directly: variadic functions and function-like macros.
+        .target(name: "CMediaShims", dependencies: ["CVips", "CFFmpeg", "CRdKafka"]),
+
+        // MARK: mediad modules, by concern.
+        .target(
+            name: "PipelineEngine",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Imaging",
+            dependencies: ["CVips", "CExif", "CMediaShims", "PipelineEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Video",
+            dependencies: ["CFFmpeg", "CMediaShims", "PipelineEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ObjectStorage",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MediaProcessing",
+            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MediadCLI",
+            dependencies: [
+                "MediaProcessing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "mediad", dependencies: ["MediadCLI"], swiftSettings: swiftSettings),
+
+        // MARK: Tests.
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "PipelineEngine"], swiftSettings: swiftSettings),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "PipelineEngine"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ObjectStorageTests",
+            dependencies: [
+                "ObjectStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MediaProcessingTests",
+            dependencies: ["MediaProcessing", "MediadCLI"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,17 @@
+#ifndef CFFMPEG_SHIM_H
+#define CFFMPEG_SHIM_H
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/avutil.h>
+#include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/mastering_display_metadata.h>
+#include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+#endif

@@ -1,0 +1,3 @@
+#ifndef MEDIAD_FFMPEG_SHIMS_H
+#define MEDIAD_FFMPEG_SHIMS_H
+#endif

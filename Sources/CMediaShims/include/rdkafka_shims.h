@@ -1,0 +1,3 @@
+#ifndef MEDIAD_RDKAFKA_SHIMS_H
+#define MEDIAD_RDKAFKA_SHIMS_H
+#endif

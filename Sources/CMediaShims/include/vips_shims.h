@@ -1,0 +1,3 @@
+#ifndef MEDIAD_VIPS_SHIMS_H
+#define MEDIAD_VIPS_SHIMS_H
+#endif

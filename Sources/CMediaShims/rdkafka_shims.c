@@ -1,0 +1,1 @@
+#include "rdkafka_shims.h"
