@@ -1,0 +1,145 @@
+import Foundation
+import NIOHTTP1
+
+extension S3ObjectStore {
+    /// One uploaded part, as CompleteMultipartUpload wants it.
+    struct UploadedPart: Sendable {
+        var number: Int
+        var etag: String
+        var md5: [UInt8]
+    }
+
+    /// Uploads a file in parts, several at once; any failure (or cancellation)
+    /// aborts the upload so that no partial object and no orphaned parts remain.
+    func putMultipart(bucket: String, key: String, file: String, size: Int64, options: PutOptions)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        let operation = "multipart upload \(bucket)/\(key)"
+        var create = S3Request(method: .POST, bucket: bucket, key: key, query: [.init("uploads", "")])
+        create.headers = objectHeaders(options)
+        let created = try await perform(operation, create)
+        guard let uploadID = try S3XMLElement.parse(created.body).value("UploadId"), !uploadID.isEmpty else {
+            throw ObjectStorageError(.unexpectedResponse, "\(operation): no UploadId", requestID: created.requestID)
+        }
+
+        let partSize = max(configuration.partSize, (size + 9_999) / 10_000, 1)
+        let partCount = Int((size + partSize - 1) / partSize)
+        do {
+            let parts = try await uploadParts(
+                bucket: bucket, key: key, uploadID: uploadID, file: file, size: size, partSize: partSize,
+                partCount: partCount)
+            let etag = try await complete(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            return ObjectInfo(
+                bucket: bucket, key: key, size: size, etag: etag, lastModified: Date(), contentType: options.contentType,
+                cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
+        } catch {
+            await abort(bucket: bucket, key: key, uploadID: uploadID)
+            throw error
+        }
+    }
+
+    private func uploadParts(
+        bucket: String, key: String, uploadID: String, file: String, size: Int64, partSize: Int64, partCount: Int
+    ) async throws(ObjectStorageError) -> [UploadedPart] {
+        let concurrency = max(1, configuration.multipartConcurrency)
+        do {
+            return try await withThrowingTaskGroup(of: UploadedPart.self) { group in
+                var next = 1
+                func addPart(_ number: Int) {
+                    let offset = Int64(number - 1) * partSize
+                    let length = min(partSize, size - offset)
+                    group.addTask {
+                        try await self.uploadPart(
+                            bucket: bucket, key: key, uploadID: uploadID, number: number, file: file, offset: offset,
+                            length: length)
+                    }
+                }
+                while next <= min(concurrency, partCount) {
+                    addPart(next)
+                    next += 1
+                }
+                var parts: [UploadedPart] = []
+                while let part = try await group.next() {
+                    parts.append(part)
+                    if next <= partCount {
+                        addPart(next)
+                        next += 1
+                    }
+                }
+                return parts.sorted { $0.number < $1.number }
+            }
+        } catch {
+            throw .wrap(error, "upload parts of \(bucket)/\(key)")
+        }
+    }
+
+    private func uploadPart(
+        bucket: String, key: String, uploadID: String, number: Int, file: String, offset: Int64, length: Int64
+    ) async throws(ObjectStorageError) -> UploadedPart {
+        let operation = "UploadPart \(number) of \(bucket)/\(key)"
+        let digest = try await PayloadDigest.ofFile(file, offset: offset, length: length)
+        var request = S3Request(
+            method: .PUT, bucket: bucket, key: key,
+            query: [.init("partNumber", String(number)), .init("uploadId", uploadID)])
+        request.headers.add(name: "content-md5", value: digest.md5Base64)
+        request.body = .file(file, offset: offset, length: length, digest: digest)
+        let response = try await perform(operation, request)
+        guard let etag = ObjectInfo.normalizedETag(response.headers.first(name: "etag")) else {
+            throw ObjectStorageError(.unexpectedResponse, "\(operation): no ETag", requestID: response.requestID)
+        }
+        try checkETag(etag, expected: digest.md5Hex, headers: response.headers, operation: operation)
+        return UploadedPart(number: number, etag: etag, md5: digest.md5)
+    }
+
+    private func complete(bucket: String, key: String, uploadID: String, parts: [UploadedPart])
+        async throws(ObjectStorageError) -> String
+    {
+        let operation = "CompleteMultipartUpload \(bucket)/\(key)"
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in parts {
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3Encoding.xmlEscape(part.etag))\"</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        var request = S3Request(method: .POST, bucket: bucket, key: key, query: [.init("uploadId", uploadID)])
+        request.headers.add(name: "content-type", value: "application/xml")
+        request.body = .bytes(Array(xml.utf8))
+        // S3 may answer 200 with an <Error> body after it started working: retry those too.
+        let response = try await withRetries(operation) { _ throws(ObjectStorageError) in
+            let response = try await performOnce(operation, request)
+            let root = try S3XMLElement.parse(response.body)
+            if root.name == "Error" {
+                throw S3ErrorMapping.error(status: 500, body: response.body, requestID: response.requestID, operation: operation)
+            }
+            return (response, root)
+        }
+        let etag = ObjectInfo.normalizedETag(response.1.value("ETag")) ?? ""
+        let expected = PayloadDigest.multipartETag(partMD5s: parts.map(\.md5))
+        try checkETag(etag, expected: expected, headers: response.0.headers, operation: operation)
+        return etag.isEmpty ? expected : etag
+    }
+
+    /// Best effort, in its own task so that it also runs when ours was cancelled.
+    private func abort(bucket: String, key: String, uploadID: String) async {
+        let request = S3Request(method: .DELETE, bucket: bucket, key: key, query: [.init("uploadId", uploadID)])
+        let task = Task {
+            do {
+                try await self.perform("AbortMultipartUpload \(bucket)/\(key)", request)
+            } catch {
+                self.logger.warning(
+                    "could not abort multipart upload",
+                    metadata: ["bucket": "\(bucket)", "key": "\(key)", "uploadId": "\(uploadID)", "error": "\(error)"])
+            }
+        }
+        await task.value
+    }
+
+    /// Multipart uploads started and neither completed nor aborted (for tests and cleanup).
+    func pendingUploads(bucket: String) async throws(ObjectStorageError) -> [(key: String, uploadID: String)] {
+        let response = try await perform(
+            "ListMultipartUploads \(bucket)", S3Request(method: .GET, bucket: bucket, query: [.init("uploads", "")]))
+        return try S3XMLElement.parse(response.body).children("Upload").compactMap { upload in
+            guard let key = upload.value("Key"), let id = upload.value("UploadId") else { return nil }
+            return (key, id)
+        }
+    }
+}

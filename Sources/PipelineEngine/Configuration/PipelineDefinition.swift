@@ -1,0 +1,94 @@
+/// A pipeline as declared in `pipelines/*.yaml`: which files it takes, the limits it
+/// enforces before any decoder runs, and its ordered stages.
+public struct PipelineDefinition: Sendable, Equatable {
+    public var name: String
+    /// Bumped to invalidate earlier outputs; `reprocess` compares manifests against it.
+    public var version: Int
+    public var description: String?
+    public var match: MatchRule
+    public var limits: PipelineLimits
+    public var decode: DecodePolicy
+    public var stages: [StageDefinition]
+    /// The file the definition came from, for messages.
+    public var sourceFile: String
+
+    public init(
+        name: String, version: Int, description: String? = nil, match: MatchRule,
+        limits: PipelineLimits = PipelineLimits(), decode: DecodePolicy = DecodePolicy(),
+        stages: [StageDefinition], sourceFile: String = "<memory>"
+    ) {
+        self.name = name
+        self.version = version
+        self.description = description
+        self.match = match
+        self.limits = limits
+        self.decode = decode
+        self.stages = stages
+        self.sourceFile = sourceFile
+    }
+
+    public var reference: PipelineReference { PipelineReference(name: name, version: version) }
+}
+
+/// Which sniffed types a pipeline takes. A format list narrows the media types.
+public struct MatchRule: Sendable, Equatable {
+    public var mediaTypes: Set<MediaType>
+    /// Sniffed format names (`jpeg`, `heic`, `mp4`); empty means every format of the media types.
+    public var formats: Set<String>
+
+    public init(mediaTypes: Set<MediaType>, formats: Set<String> = []) {
+        self.mediaTypes = mediaTypes
+        self.formats = formats
+    }
+
+    public func matches(_ type: SniffedType) -> Bool {
+        guard mediaTypes.contains(type.mediaType) else { return false }
+        return formats.isEmpty || formats.contains(type.format)
+    }
+}
+
+/// Caps checked before and during decoding, so that input size never decides memory or time.
+public struct PipelineLimits: Sendable, Equatable {
+    public var maxBytes: Int64
+    /// Width × height × pages, read from the header before any pixel is decoded.
+    public var maxPixels: Int64
+    /// Longest accepted media duration.
+    public var maxDuration: Duration
+    /// Wall-clock limit for one stage.
+    public var stageTimeout: Duration
+
+    public init(
+        maxBytes: Int64 = 512 * 1024 * 1024,
+        maxPixels: Int64 = 268_435_456,
+        maxDuration: Duration = .seconds(3 * 3600),
+        stageTimeout: Duration = .seconds(120)
+    ) {
+        self.maxBytes = maxBytes
+        self.maxPixels = maxPixels
+        self.maxDuration = maxDuration
+        self.stageTimeout = stageTimeout
+    }
+}
+
+/// How strictly decoders treat damaged input, and which risky loaders are allowed.
+public struct DecodePolicy: Sendable, Equatable {
+    public enum FailOn: String, Sendable, CaseIterable {
+        /// Decode whatever can be decoded.
+        case none
+        /// Reject files that end early (an interrupted upload).
+        case truncated
+        /// Reject files with any decode error.
+        case error
+        /// Reject on any warning.
+        case warning
+    }
+
+    public var failOn: FailOn
+    /// Loaders that are unsafe on untrusted input and off by default (`svg`, `pdf`, `magick`, ...).
+    public var untrustedLoaders: Set<String>
+
+    public init(failOn: FailOn = .truncated, untrustedLoaders: Set<String> = []) {
+        self.failOn = failOn
+        self.untrustedLoaders = untrustedLoaders
+    }
+}

@@ -1,0 +1,59 @@
+/// Why a stage (or the whole file) failed, in the terms a consumer of `media.processed` needs:
+/// a stable machine-readable code, a message for people, and whether a retry may help.
+public struct StageFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable error codes. Not frozen: new codes may appear, consumers should treat unknown ones as permanent.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The file has no bytes.
+        public static let emptyFile = Code(rawValue: "empty_file")
+        /// No pipeline takes the sniffed type (a text file named `.jpg`, a PDF, an unknown format).
+        public static let unsupportedType = Code(rawValue: "unsupported_type")
+        /// The file is larger than the pipeline's `maxBytes`.
+        public static let tooLarge = Code(rawValue: "too_large")
+        /// Declared dimensions exceed `maxPixels`: a decompression bomb or an oversize scan.
+        public static let tooManyPixels = Code(rawValue: "too_many_pixels")
+        /// The media is longer than `maxDuration`.
+        public static let tooLong = Code(rawValue: "too_long")
+        /// The file ends early (an interrupted upload).
+        public static let truncatedFile = Code(rawValue: "truncated_file")
+        /// The decoder rejected the bytes.
+        public static let corruptFile = Code(rawValue: "corrupt_file")
+        /// The format needs a loader that is disabled for untrusted input.
+        public static let loaderDisabled = Code(rawValue: "loader_disabled")
+        /// The file has no stream this stage can use (a video stage on an audio-only file).
+        public static let noUsableStream = Code(rawValue: "no_usable_stream")
+        /// The stage ran past its timeout and was stopped.
+        public static let timeout = Code(rawValue: "timeout")
+        /// An encoder or writer failed.
+        public static let encodeFailed = Code(rawValue: "encode_failed")
+        /// A stage this one needs failed or was skipped.
+        public static let dependencyFailed = Code(rawValue: "dependency_failed")
+        /// The stage kind has no implementation for this media type in this build.
+        public static let stageUnavailable = Code(rawValue: "stage_unavailable")
+        /// A checksum the event promised did not match the bytes.
+        public static let checksumMismatch = Code(rawValue: "checksum_mismatch")
+        /// Reading or writing local files failed (disk full, permissions).
+        public static let ioError = Code(rawValue: "io_error")
+        /// Anything else: a bug or an unexpected native error.
+        public static let internalError = Code(rawValue: "internal_error")
+    }
+
+    public var code: Code
+    public var message: String
+    public var retryable: Bool
+
+    public init(_ code: Code, _ message: String, retryable: Bool = false) {
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public func issue(stage: String) -> ProcessingIssue {
+        ProcessingIssue(stage: stage, code: code.rawValue, message: message, retryable: retryable)
+    }
+}
