@@ -33,7 +33,13 @@ let package = Package(
         ),
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // What Swift cannot call directly: variadic functions and function-like macros.
-        .target(name: "CMediaShims", dependencies: ["CVips", "CFFmpeg", "CRdKafka"]),
+        .target(
+            name: "CMediaShims",
+            dependencies: ["CVips", "CExif", "CFFmpeg", "CRdKafka"],
+            // The shims call into every library, so they link them all, whatever imports them.
+            linkerSettings: ["vips", "gobject-2.0", "glib-2.0", "exif", "avformat", "avcodec", "avfilter", "swscale", "swresample", "avutil", "rdkafka"]
+                .map { .linkedLibrary($0) }
+        ),
 
         // MARK: mediad modules, by concern.
         .target(
@@ -70,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "MediaProcessing",
-            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage"],
+            dependencies: ["PipelineEngine", "Imaging"],
             swiftSettings: swiftSettings
         ),
         .target(

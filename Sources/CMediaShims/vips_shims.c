@@ -19,22 +19,16 @@ VipsImage *mediad_vips_open(const char *filename, int access, int fail_on, int p
     "no_rotate", (o)->no_rotate, "intent", (o)->intent
 
 int mediad_vips_thumbnail(const char *filename, VipsImage **out, const mediad_thumbnail_options *o) {
-    if (o->export_profile && o->import_profile) {
+    if (o->export_srgb) {
         return vips_thumbnail(filename, out, o->width, THUMBNAIL_OPTIONS(o), "fail_on", o->fail_on,
-                              "import_profile", o->import_profile, "export_profile", o->export_profile, NULL);
-    } else if (o->export_profile) {
-        return vips_thumbnail(filename, out, o->width, THUMBNAIL_OPTIONS(o), "fail_on", o->fail_on,
-                              "export_profile", o->export_profile, NULL);
+                              "export_profile", "srgb", NULL);
     }
     return vips_thumbnail(filename, out, o->width, THUMBNAIL_OPTIONS(o), "fail_on", o->fail_on, NULL);
 }
 
 int mediad_vips_thumbnail_image(VipsImage *in, VipsImage **out, const mediad_thumbnail_options *o) {
-    if (o->export_profile && o->import_profile) {
-        return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o),
-                                    "import_profile", o->import_profile, "export_profile", o->export_profile, NULL);
-    } else if (o->export_profile) {
-        return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), "export_profile", o->export_profile, NULL);
+    if (o->export_srgb) {
+        return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), "export_profile", "srgb", NULL);
     }
     return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), NULL);
 }
@@ -93,6 +87,10 @@ int mediad_vips_icc_transform(VipsImage *in, VipsImage **out, const char *output
     return vips_icc_transform(in, out, output_profile, "embedded", TRUE, NULL);
 }
 
+int mediad_vips_copy(VipsImage *in, VipsImage **out) {
+    return vips_copy(in, out, NULL);
+}
+
 static void mediad_vips_eval(VipsImage *image, VipsProgress *progress, void *user_data) {
     (void)progress;
     gint64 deadline = (gint64)(intptr_t)user_data;
@@ -112,4 +110,17 @@ void mediad_vips_operation_block(const char *name, int block) {
 
 void mediad_vips_unref(VipsImage *image) {
     g_object_unref(G_OBJECT(image));
+}
+
+static void mediad_vips_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user_data) {
+    (void)domain;
+    mediad_vips_log_callback callback = (mediad_vips_log_callback)user_data;
+    if (callback) {
+        callback((int)(level & G_LOG_LEVEL_MASK), message);
+    }
+}
+
+void mediad_vips_set_log_handler(mediad_vips_log_callback callback) {
+    GLogLevelFlags levels = (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_RECURSION);
+    g_log_set_handler("VIPS", levels, mediad_vips_log, (gpointer)callback);
 }

@@ -1,1 +1,3 @@
 import MediadCLI
+
+await Mediad.main()

@@ -18,8 +18,8 @@ typedef struct {
     int crop;            // VipsInteresting
     int no_rotate;       // gboolean
     int fail_on;         // VipsFailOn
-    const char *import_profile;  // fallback when the image has none; NULL for libvips' default
-    const char *export_profile;  // NULL keeps the source colour space (and its profile)
+    int export_srgb;     // 1: colour-manage to sRGB through the embedded (or fallback) profile;
+                         // 0: keep the source colour space and its profile
     int intent;          // VipsIntent
 } mediad_thumbnail_options;
 
@@ -39,6 +39,9 @@ int mediad_vips_resize(VipsImage *in, VipsImage **out, double scale, double vsca
 int mediad_vips_extract_area(VipsImage *in, VipsImage **out, int left, int top, int width, int height);
 int mediad_vips_icc_transform(VipsImage *in, VipsImage **out, const char *output_profile, const char *input_profile);
 
+/// A new image sharing pixels with `in` but with its own metadata (safe to edit).
+int mediad_vips_copy(VipsImage *in, VipsImage **out);
+
 /// Arms a deadline on `image` and everything computed from it: past `deadline_us`
 /// (g_get_monotonic_time clock) libvips is told to stop and the save fails.
 void mediad_vips_set_deadline(VipsImage *image, gint64 deadline_us);
@@ -48,5 +51,9 @@ void mediad_vips_operation_block(const char *name, int block);
 
 /// g_object_unref through a VipsImage pointer (G_OBJECT is a macro).
 void mediad_vips_unref(VipsImage *image);
+
+/// Receives libvips' log lines (warnings about damaged files) instead of stderr.
+typedef void (*mediad_vips_log_callback)(int level, const char *message);
+void mediad_vips_set_log_handler(mediad_vips_log_callback callback);
 
 #endif

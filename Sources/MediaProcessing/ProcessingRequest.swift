@@ -1,0 +1,40 @@
+import Foundation
+import PipelineEngine
+
+/// One file to process, with what the uploader told us about it.
+public struct ProcessingRequest: Sendable {
+    /// The original, already on local disk.
+    public var file: URL
+    public var fileId: String
+    public var ownerId: String?
+    public var albumId: String?
+    /// Where the original lives, reported back in `source`.
+    public var sourceBucket: String?
+    public var sourceKey: String
+    public var etag: String?
+    /// The uploader's claim; only compared with the sniffed type, never trusted.
+    public var declaredContentType: String?
+    /// A pipeline to use instead of the one the sniffed type selects.
+    public var pipelineOverride: String?
+    /// A SHA-256 the uploader promised; a mismatch fails the file.
+    public var expectedSHA256: String?
+    public var attempt: Int
+
+    public init(
+        file: URL, fileId: String, ownerId: String? = nil, albumId: String? = nil, sourceBucket: String? = nil,
+        sourceKey: String? = nil, etag: String? = nil, declaredContentType: String? = nil,
+        pipelineOverride: String? = nil, expectedSHA256: String? = nil, attempt: Int = 1
+    ) {
+        self.file = file
+        self.fileId = fileId
+        self.ownerId = ownerId
+        self.albumId = albumId
+        self.sourceBucket = sourceBucket
+        self.sourceKey = sourceKey ?? file.lastPathComponent
+        self.etag = etag
+        self.declaredContentType = declaredContentType
+        self.pipelineOverride = pipelineOverride
+        self.expectedSHA256 = expectedSHA256
+        self.attempt = attempt
+    }
+}
