@@ -91,8 +91,13 @@ let package = Package(
         .executableTarget(name: "mediad", dependencies: ["MediadCLI"], swiftSettings: swiftSettings),
 
         // MARK: Tests.
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine"], swiftSettings: swiftSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "PipelineEngine"], swiftSettings: swiftSettings),
+        .target(name: "MediadTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "MediadTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ImagingTests",
+            dependencies: ["Imaging", "PipelineEngine", "MediaProcessing", "MediadTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "VideoTests", dependencies: ["Video", "PipelineEngine"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ObjectStorageTests",
@@ -107,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MediaProcessingTests",
-            dependencies: ["MediaProcessing", "MediadCLI"],
+            dependencies: ["MediaProcessing", "MediadCLI", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -21,14 +21,15 @@ VipsImage *mediad_vips_open(const char *filename, int access, int fail_on, int p
 int mediad_vips_thumbnail(const char *filename, VipsImage **out, const mediad_thumbnail_options *o) {
     if (o->export_srgb) {
         return vips_thumbnail(filename, out, o->width, THUMBNAIL_OPTIONS(o), "fail_on", o->fail_on,
-                              "export_profile", "srgb", NULL);
+                              "import_profile", o->import_cmyk ? "cmyk" : "srgb", "export_profile", "srgb", NULL);
     }
     return vips_thumbnail(filename, out, o->width, THUMBNAIL_OPTIONS(o), "fail_on", o->fail_on, NULL);
 }
 
 int mediad_vips_thumbnail_image(VipsImage *in, VipsImage **out, const mediad_thumbnail_options *o) {
     if (o->export_srgb) {
-        return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), "export_profile", "srgb", NULL);
+        return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o),
+                                    "import_profile", o->import_cmyk ? "cmyk" : "srgb", "export_profile", "srgb", NULL);
     }
     return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), NULL);
 }

@@ -20,6 +20,8 @@ typedef struct {
     int fail_on;         // VipsFailOn
     int export_srgb;     // 1: colour-manage to sRGB through the embedded (or fallback) profile;
                          // 0: keep the source colour space and its profile
+    int import_cmyk;     // with export_srgb, the fallback profile for untagged images:
+                         // 1: libvips' CMYK profile, 0: sRGB (libvips' own default shifts colours)
     int intent;          // VipsIntent
 } mediad_thumbnail_options;
 

@@ -10,6 +10,9 @@ final class ExifDocument {
 
     /// Parses an EXIF block as libvips hands it over (starting with `Exif\0\0`); nil if it holds nothing.
     init?(block: [UInt8]) {
+        // PNG's eXIf chunk (and some HEIC writers) hold bare TIFF data: libexif wants the APP1 header.
+        let isBareTIFF = block.starts(with: [0x49, 0x49, 0x2A, 0x00]) || block.starts(with: [0x4D, 0x4D, 0x00, 0x2A])
+        let block = isBareTIFF ? Array("Exif".utf8) + [0, 0] + block : block
         guard !block.isEmpty, block.count < Int(UInt32.max),
               let data = block.withUnsafeBufferPointer({ exif_data_new_from_data($0.baseAddress, UInt32($0.count)) })
         else { return nil }

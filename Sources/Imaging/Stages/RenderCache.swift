@@ -49,6 +49,8 @@ extension VipsImageHandle {
         orientation >= 5 ? (height, width) : (width, height)
     }
 
+    var isCMYK: Bool { interpretation == VIPS_INTERPRETATION_CMYK }
+
     /// Whether to keep the source's colour space: only RGB images that carry a profile can
     /// stay wide-gamut; CMYK and untagged images always go to sRGB.
     func keepsProfile(_ colour: ColourHandling) -> Bool {

@@ -31,13 +31,15 @@ enum RenderPlanner {
             }
             if later.isEmpty {
                 // Nothing else needs this input: stream it straight from the file.
-                return try Thumbnailer.render(file: render.input, request: render.request, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn)
+                return try Thumbnailer.render(
+                    file: render.input, request: render.request, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn, cmyk: header.isCMYK)
             }
             let needs = ([render] + later).map { $0.request.sourceSize(displayWidth: display.width, displayHeight: display.height) }
             let baseRequest = ThumbnailRequest(
                 width: needs.map(\.width).max() ?? 1, height: needs.map(\.height).max() ?? 1,
                 upscale: ([render] + later).contains { $0.request.upscale })
-            let lazy = try Thumbnailer.render(file: render.input, request: baseRequest, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn)
+            let lazy = try Thumbnailer.render(
+                file: render.input, request: baseRequest, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn, cmyk: header.isCMYK)
             cache.store(try lazy.materialise(deadline: job.remainingTime), for: key)
         }
         guard let base = cache.base(for: key) else { throw StageFailure(.internalError, "render cache lost its image") }

@@ -63,7 +63,8 @@ struct ThumbnailRequest: Equatable {
     /// - Parameters:
     ///   - toSRGB: colour-manage into sRGB; false keeps the source's space and profile.
     ///   - rotate: apply EXIF orientation (already done when deriving from a rendered base).
-    func options(toSRGB: Bool, rotate: Bool, failOn: DecodePolicy.FailOn) -> mediad_thumbnail_options {
+    ///   - cmyk: the source is CMYK, so an untagged file falls back to a CMYK profile.
+    func options(toSRGB: Bool, rotate: Bool, failOn: DecodePolicy.FailOn, cmyk: Bool = false) -> mediad_thumbnail_options {
         var options = mediad_thumbnail_options()
         options.width = Int32(width)
         options.height = Int32(height)
@@ -72,6 +73,7 @@ struct ThumbnailRequest: Equatable {
         options.no_rotate = rotate ? 0 : 1
         options.fail_on = Int32(failOn.vipsValue.rawValue)
         options.export_srgb = toSRGB ? 1 : 0
+        options.import_cmyk = cmyk ? 1 : 0
         options.intent = Int32(VIPS_INTENT_RELATIVE.rawValue)
         return options
     }

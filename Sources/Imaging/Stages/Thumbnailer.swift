@@ -10,8 +10,8 @@ import PipelineEngine
 /// memory follows the output size, not the input size.
 enum Thumbnailer {
     /// A lazy thumbnail straight from a file; orientation applied.
-    static func render(file: URL, request: ThumbnailRequest, toSRGB: Bool, failOn: DecodePolicy.FailOn) throws(StageFailure) -> VipsImageHandle {
-        var options = request.options(toSRGB: toSRGB, rotate: true, failOn: failOn)
+    static func render(file: URL, request: ThumbnailRequest, toSRGB: Bool, failOn: DecodePolicy.FailOn, cmyk: Bool) throws(StageFailure) -> VipsImageHandle {
+        var options = request.options(toSRGB: toSRGB, rotate: true, failOn: failOn, cmyk: cmyk)
         var out: UnsafeMutablePointer<VipsImage>?
         guard mediad_vips_thumbnail(file.path, &out, &options) == 0, let out else {
             throw VipsError.failure("making the thumbnail", file: file.path)

@@ -20,8 +20,9 @@ struct PipelineParser {
         try map.rejectUnknownKeys()
 
         var stages: [StageDefinition] = []
-        for item in try stagesNode.sequence() {
+        for var item in try stagesNode.sequence() {
             let stage = try StageParser(node: item).stage()
+            item.stage = stage.name
             if stages.contains(where: { $0.name == stage.name }) {
                 throw item.error("two stages are named '\(stage.name)'; give each a distinct 'name'", field: "name")
             }

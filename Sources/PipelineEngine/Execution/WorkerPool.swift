@@ -39,7 +39,16 @@ public final class WorkerPool: Sendable {
         self.slots = slots
         self.queueDepth = max(0, queueDepth ?? slots)
         self.queue = DispatchQueue(label: label, qos: .userInitiated, attributes: .concurrent)
+        queue.setSpecific(key: Self.labelKey, value: label)
         self.state = Mutex(State(available: slots))
+    }
+
+    private static let labelKey = DispatchSpecificKey<String>()
+
+    /// The label of the pool whose worker runs the caller, or nil off the pool: lets code
+    /// assert that blocking native calls never run on Swift's cooperative threads.
+    public static var currentPoolLabel: String? {
+        DispatchQueue.getSpecific(key: labelKey)
     }
 
     /// A consistent view of the pool, for metrics and backpressure.

@@ -10,7 +10,7 @@ public enum Checksummer {
     }
 
     /// Chunk size: large enough that syscalls don't dominate, small enough to stay in cache.
-    static let chunkSize = 1 << 20
+    public static let chunkSize = 1 << 20
 
     /// - Throws: `StageFailure(.ioError)` when the file can't be read.
     public static func digest(file: URL, sha256 wantSHA256: Bool = true, md5 wantMD5: Bool = true) throws(StageFailure) -> Digests {
