@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what mediad needs on Debian 12 and says what it installs; does nothing when all is there.
+#   scripts/setup.sh           native libraries and tools to build and run mediad
+#   scripts/setup.sh --test    also the reference tools and Python packages the tests use
+set -euo pipefail
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_packages=(
+  pkg-config
+  libvips-dev libvips-tools          # imaging (libvips 8.14) and vipsthumbnail for comparisons
+  libexif-dev                        # EXIF
+  libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
+  librdkafka-dev kcat                # Kafka client and its mock cluster
+)
+test_apt_packages=(
+  libimage-exiftool-perl             # exiftool: independent check that outputs carry no metadata
+  time bc                            # /usr/bin/time for CPU and peak memory in benchmarks
+)
+pip_modules=(
+  "jsonschema:jsonschema"            # validates outputs against schemas/
+  "PIL:pillow"                       # needed by thumbhash-python
+  "thumbhash.encode:thumbhash-python==1.0.1"   # independent ThumbHash implementation
+  "moto:moto[server]"                # S3 API server for storage tests
+  "botocore:botocore"                # reference SigV4 signer
+)
+
+missing=()
+packages=("${apt_packages[@]}")
+[ "$want_test" = 1 ] && packages+=("${test_apt_packages[@]}")
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages already installed"
+fi
+
+if [ "$want_test" = 1 ]; then
+  to_install=()
+  for entry in "${pip_modules[@]}"; do
+    module=${entry%%:*}
+    requirement=${entry#*:}
+    python3 -c "import $module" 2>/dev/null || to_install+=("$requirement")
+  done
+  # The PyPI package `thumbhash` ships a module of the same name with a broken alpha path.
+  if python3 -c "import thumbhash" 2>/dev/null && ! python3 -c "import thumbhash.encode" 2>/dev/null; then
+    echo "setup: removing the conflicting 'thumbhash' package"
+    python3 -m pip uninstall -y -q thumbhash >/dev/null 2>&1 || true
+    to_install+=("thumbhash-python==1.0.1")
+  fi
+  if [ "${#to_install[@]}" -gt 0 ]; then
+    echo "setup: installing Python packages: ${to_install[*]}"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${to_install[@]}"
+  else
+    echo "setup: Python packages already installed"
+  fi
+fi
