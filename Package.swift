@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: Native libraries: one system-library target each, found through pkg-config.
@@ -75,6 +79,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka", "CMediaShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Events",
+            dependencies: ["PipelineEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "MediaProcessing",
             dependencies: ["PipelineEngine", "Imaging"],
             swiftSettings: swiftSettings
@@ -108,6 +125,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka", "MediadTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EventsTests",
+            dependencies: ["Events", "PipelineEngine", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
