@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "Events",
-            dependencies: ["PipelineEngine"],
+            dependencies: ["PipelineEngine", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -7,7 +7,10 @@ Prints one line per invalid document and exits 1 if any is invalid.
 import json
 import sys
 
+from pathlib import Path
+
 from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
 
 
 def documents(path):
@@ -25,7 +28,14 @@ def main():
     with open(schema_path, encoding="utf-8") as handle:
         schema = json.load(handle)
     Draft202012Validator.check_schema(schema)
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    # Schemas beside this one are reachable through relative $refs by their $id.
+    resources = []
+    for sibling in Path(schema_path).parent.glob("*.json"):
+        contents = json.loads(sibling.read_text(encoding="utf-8"))
+        if "$id" in contents:
+            resources.append((contents["$id"], Resource.from_contents(contents)))
+    registry = Registry().with_resources(resources)
+    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
     failures = checked = 0
     for path in paths:
         for name, document in documents(path):

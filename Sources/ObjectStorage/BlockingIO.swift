@@ -80,7 +80,7 @@ struct FileChunks: AsyncSequence, Sendable {
                 }
                 handle = box
             }
-            let count = Int(min(remaining, Int64(BlockingIO.chunkSize)))
+            let count = Int(Swift.min(remaining, Int64(BlockingIO.chunkSize)))
             let path = self.path
             let data = try await BlockingIO.run("read \(path)") { try box.handle.read(upToCount: count) ?? Data() }
             guard !data.isEmpty else {
@@ -111,6 +111,8 @@ final class FileSink {
     init(path: String) async throws(ObjectStorageError) {
         self.path = path
         box = try await BlockingIO.run("create \(path)") {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw ObjectStorageError(.fileSystem, "cannot create \(path)")
             }

@@ -13,8 +13,9 @@ public protocol ObjectStore: Sendable {
     /// - Throws: `.notFound` when there is no such object.
     func head(bucket: String, key: String) async throws(ObjectStorageError) -> ObjectInfo
 
-    /// Downloads an object into `file`, replacing it atomically only once every byte
-    /// arrived and matched the size and ETag (and `expecting`, when given).
+    /// Downloads an object into `file` (creating its directory), replacing it
+    /// atomically only once every byte arrived and matched the size and ETag (and
+    /// `expecting`, when given).
     /// - Throws: `.notFound`, `.preconditionFailed` when the ETag differs from
     ///   `expecting`, `.integrity` when bytes do not match.
     func get(bucket: String, key: String, to file: URL, expecting: ObjectExpectation?)
@@ -50,6 +51,11 @@ extension ObjectStore {
     /// Uploads a file with default options.
     public func put(bucket: String, key: String, file: URL) async throws(ObjectStorageError) -> ObjectInfo {
         try await put(bucket: bucket, key: key, file: file, options: PutOptions())
+    }
+
+    /// Uploads bytes with default options.
+    public func put(bucket: String, key: String, bytes: [UInt8]) async throws(ObjectStorageError) -> ObjectInfo {
+        try await put(bucket: bucket, key: key, bytes: bytes, options: PutOptions())
     }
 
     /// Uploads `Data` held in memory.

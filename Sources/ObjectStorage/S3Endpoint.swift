@@ -21,7 +21,8 @@ struct S3Endpoint: Sendable {
             isCustom = true
         } else {
             scheme = "https"
-            host = "s3.\(configuration.region).amazonaws.com"
+            // us-east-1 keeps the global name, as botocore and the CLI use it.
+            host = configuration.region == "us-east-1" ? "s3.amazonaws.com" : "s3.\(configuration.region).amazonaws.com"
             port = nil
             basePath = ""
             isCustom = false

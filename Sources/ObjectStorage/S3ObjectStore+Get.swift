@@ -52,7 +52,7 @@ extension S3ObjectStore {
         if let expected = expecting?.size, expected != info.size {
             throw ObjectStorageError(
                 .integrity, "\(operation): size is \(info.size) bytes, expected \(expected)",
-                requestID: response.headers.first(name: "x-amz-request-id"))
+                requestID: response.headers.s3RequestID)
         }
         download.etag = info.etag
 
@@ -73,7 +73,7 @@ extension S3ObjectStore {
     private func verify(_ download: Download, info: ObjectInfo, headers: HTTPHeaders, operation: String)
         async throws(ObjectStorageError)
     {
-        let requestID = headers.first(name: "x-amz-request-id")
+        let requestID = headers.s3RequestID
         guard download.sink.count == info.size else {
             let received = download.sink.count
             try await download.restart()

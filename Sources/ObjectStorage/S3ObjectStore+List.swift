@@ -1,3 +1,4 @@
+import NIOHTTP1
 import Foundation
 
 extension S3ObjectStore {

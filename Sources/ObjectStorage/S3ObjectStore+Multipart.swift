@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOHTTP1
 
 extension S3ObjectStore {

@@ -66,7 +66,7 @@ extension S3ObjectStore {
         guard etag == expected else {
             throw ObjectStorageError(
                 .integrity, "\(operation): server ETag \(etag) does not match \(expected)",
-                requestID: headers.first(name: "x-amz-request-id"))
+                requestID: headers.s3RequestID)
         }
     }
 }

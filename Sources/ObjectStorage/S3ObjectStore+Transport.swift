@@ -63,7 +63,7 @@ struct S3Response: Sendable {
     var body: Data
 
     var contentLength: Int64? { headers.first(name: "content-length").flatMap { Int64($0) } }
-    var requestID: String? { headers.first(name: "x-amz-request-id") }
+    var requestID: String? { headers.s3RequestID }
 }
 
 extension S3ObjectStore {
@@ -101,7 +101,7 @@ extension S3ObjectStore {
         for (name, value) in response.headers { plainHeaders[name.lowercased()] = value }
         throw S3ErrorMapping.error(
             status: Int(response.status.code), body: Data(buffer: body),
-            requestID: response.headers.first(name: "x-amz-request-id"), operation: operation, headers: plainHeaders)
+            requestID: response.headers.s3RequestID, operation: operation, headers: plainHeaders)
     }
 
     /// Runs `body` until it succeeds, fails for good, or runs out of attempts,
@@ -157,5 +157,13 @@ extension S3ObjectStore {
     static func encodedQuery(_ items: [SigV4Signer.QueryItem]) -> String {
         items.map { S3Encoding.uriEncode($0.name, keepSlash: false) + "=" + S3Encoding.uriEncode($0.value, keepSlash: false) }
             .joined(separator: "&")
+    }
+}
+
+extension HTTPHeaders {
+    /// The request id S3 sends (`x-amz-request-id`; some compatible servers only
+    /// send `x-amzn-requestid`).
+    var s3RequestID: String? {
+        first(name: "x-amz-request-id") ?? first(name: "x-amzn-requestid")
     }
 }

@@ -18,8 +18,11 @@ public struct SigV4Signer: Sendable {
     /// The payload hash for bodies that are not hashed (presigned URLs).
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
-    /// Headers never signed: proxies and HTTP stacks may change or add them.
-    static let unsignedHeaders: Set<String> = ["authorization", "user-agent", "expect", "transfer-encoding", "x-amzn-trace-id"]
+    /// Headers never signed (botocore's list): proxies and HTTP stacks change or add them.
+    static let unsignedHeaders: Set<String> = [
+        "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+    ]
 
     /// Creates a signer.
     public init(credentials: S3Credentials, region: String, service: String = "s3") {
@@ -116,10 +119,13 @@ public struct SigV4Signer: Sendable {
     // MARK: - Canonical forms
 
     func canonicalQuery(_ items: [QueryItem]) -> String {
-        items.map { (S3Encoding.uriEncode($0.name, keepSlash: false), S3Encoding.uriEncode($0.value, keepSlash: false)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        let encoded: [(name: String, value: String)] = items.map { item in
+            (S3Encoding.uriEncode(item.name, keepSlash: false), S3Encoding.uriEncode(item.value, keepSlash: false))
+        }
+        let sorted = encoded.sorted { lhs, rhs in
+            lhs.name == rhs.name ? lhs.value < rhs.value : lhs.name < rhs.name
+        }
+        return sorted.map { $0.name + "=" + $0.value }.joined(separator: "&")
     }
 
     private func signedHeaderNames(_ headers: HTTPHeaders) -> [String] {

@@ -6,10 +6,12 @@ fault matches it. Faults are queued through a control API on the same port:
 
   POST   /__proxy__/faults   JSON list of faults to append
   DELETE /__proxy__/faults   clear faults and the request log
-  GET    /__proxy__/stats    {"requests": [[method, path], ...], "injected": n}
+  GET    /__proxy__/stats    {"requests": [[method, path, range], ...], "injected": n}
 
-A fault: {"action": ..., "method": "PUT", "match": "partNumber=3", "times": 1}
-("method", "match" (a substring of the path and query) and "times" are optional).
+A fault: {"action": ..., "method": "PUT", "match": ["bucket", "partNumber=3"], "times": 1}
+("method", "match" (substrings that must all be in the path and query) and "times"
+are optional). Tests match on their own bucket name, so parallel tests never take
+each other's faults.
 Actions:
   "status"     answer with {"status": 503, "code": "SlowDown"} as an S3 XML error
   "reset"      read the request, then reset the connection (TCP RST) with no answer
@@ -39,14 +41,17 @@ class State:
         self.requests = []
         self.injected = 0
 
-    def take_fault(self, method, path):
+    def take_fault(self, method, path, range_header):
         with self.lock:
             if not path.startswith(CONTROL):
-                self.requests.append([method, path])
+                self.requests.append([method, path, range_header or ""])
             for fault in self.faults:
                 if fault.get("method") not in (None, method):
                     continue
-                if fault.get("match") and fault["match"] not in path:
+                match = fault.get("match") or []
+                if isinstance(match, str):
+                    match = [match]
+                if not all(part in path for part in match):
                     continue
                 fault["times"] = fault.get("times", 1) - 1
                 if fault["times"] <= 0:
@@ -102,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         if self.path.startswith(CONTROL):
             return self._control(body)
-        fault = self.server.state.take_fault(self.command, self.path)
+        fault = self.server.state.take_fault(self.command, self.path, self.headers.get("Range"))
         action = fault and fault["action"]
         if action == "status":
             code = fault.get("code", "InternalError")
@@ -150,10 +155,18 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that gave up (timeouts) or connections we reset on purpose are
+        # expected here; nobody reads our stderr during a test run.
+        pass
+
+
 def start(host, port, upstream_host, upstream_port):
     """Start the proxy on a daemon thread and return the server (its port in server_address)."""
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = QuietServer((host, port), Handler)
     server.state = State()
     server.upstream = (upstream_host, upstream_port)
     threading.Thread(target=server.serve_forever, daemon=True).start()

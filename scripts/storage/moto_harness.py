@@ -119,6 +119,8 @@ def main():
             proxy = fault_proxy.start("127.0.0.1", 0, "127.0.0.1", port)
             info["proxyEndpoint"] = f"http://127.0.0.1:{proxy.server_address[1]}"
         print(json.dumps(info), flush=True)
+        # From here on nobody reads our stderr: keep a full pipe from blocking us.
+        sys.stderr = open(os.devnull, "w")
         # Block until the parent closes our stdin (or dies).
         while sys.stdin.buffer.read(65536):
             pass

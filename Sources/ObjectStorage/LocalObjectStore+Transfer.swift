@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension LocalObjectStore {
+    public func get(bucket: String, key: String, to file: URL, expecting: ObjectExpectation?)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        try Self.validate(bucket: bucket, key: key)
+        let store = self
+        return try await BlockingIO.run("get \(bucket)/\(key)") {
+            let info = try store.headSync(bucket: bucket, key: key)
+            if let size = expecting?.size, size != info.size {
+                throw ObjectStorageError(.integrity, "\(bucket)/\(key) is \(info.size) bytes, expected \(size)")
+            }
+            if let expected = ObjectInfo.normalizedETag(expecting?.etag), expected != info.etag {
+                throw ObjectStorageError(
+                    .preconditionFailed, "\(bucket)/\(key) has ETag \(info.etag ?? "-"), expected \(expected)")
+            }
+            let temporary = file.deletingLastPathComponent()
+                .appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString).part").path
+            do {
+                try FileManager.default.createDirectory(
+                    at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                let (size, md5) = try Self.copy(from: store.objectPath(bucket, key), to: temporary, sync: false)
+                guard size == info.size, md5 == info.etag else {
+                    throw ObjectStorageError(.integrity, "\(bucket)/\(key) changed while being read", isRetryable: true)
+                }
+                try Self.atomicRename(temporary, to: file.path)
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
+            return info
+        }
+    }
+
+    public func put(bucket: String, key: String, file: URL, options: PutOptions)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        try Self.validate(bucket: bucket, key: key)
+        try options.validate()
+        let store = self
+        return try await BlockingIO.run("put \(bucket)/\(key)") {
+            try store.store(bucket: bucket, key: key, options: options) { temporary in
+                try Self.copy(from: file.path, to: temporary, sync: true)
+            }
+        }
+    }
+
+    public func put(bucket: String, key: String, bytes: [UInt8], options: PutOptions)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        try Self.validate(bucket: bucket, key: key)
+        try options.validate()
+        let store = self
+        return try await BlockingIO.run("put \(bucket)/\(key)") {
+            try store.store(bucket: bucket, key: key, options: options) { temporary in
+                let data = Data(bytes)
+                try data.write(to: URL(fileURLWithPath: temporary))
+                return (Int64(bytes.count), S3Encoding.hex(Insecure.MD5.hash(data: data)))
+            }
+        }
+    }
+
+    /// Writes the bytes to a temporary file, then the sidecar, then renames the
+    /// data into place: readers see the old object or the new one, never a mix.
+    private func store(
+        bucket: String, key: String, options: PutOptions, write: (String) throws -> (size: Int64, md5: String)
+    ) throws -> ObjectInfo {
+        try requireBucket(bucket)
+        let manager = FileManager.default
+        let destination = objectPath(bucket, key)
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ObjectStorageError(.invalidArgument, "key '\(key)' is a prefix of other keys in \(bucket)")
+        }
+        try manager.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        do {
+            let (size, md5) = try write(temporary)
+            let modified = (try manager.attributesOfItem(atPath: temporary))[.modificationDate] as? Date
+            let sidecar = LocalObjectSidecar(
+                size: size, modified: modified, etag: md5, contentType: options.contentType,
+                cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
+            try writeSidecar(sidecar, bucket: bucket, key: key)
+            do {
+                try manager.createDirectory(
+                    atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            } catch {
+                throw ObjectStorageError(.invalidArgument, "key '\(key)' needs a directory where \(bucket) has an object")
+            }
+            try Self.atomicRename(temporary, to: destination)
+            return ObjectInfo(
+                bucket: bucket, key: key, size: size, etag: md5, lastModified: modified,
+                contentType: options.contentType, cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
+        } catch {
+            try? manager.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Copies a file in chunks, hashing as it goes; `sync` makes the copy durable.
+    static func copy(from source: String, to destination: String, sync: Bool) throws -> (size: Int64, md5: String) {
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
+        defer { try? input.close() }
+        guard FileManager.default.createFile(atPath: destination, contents: nil) else {
+            throw ObjectStorageError(.fileSystem, "cannot create \(destination)")
+        }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
+        defer { try? output.close() }
+        var md5 = Insecure.MD5()
+        var size: Int64 = 0
+        while let chunk = try input.read(upToCount: BlockingIO.chunkSize), !chunk.isEmpty {
+            md5.update(data: chunk)
+            try output.write(contentsOf: chunk)
+            size += Int64(chunk.count)
+        }
+        if sync { try output.synchronize() }
+        return (size, S3Encoding.hex(md5.finalize()))
+    }
+
+    /// rename(2), replacing the destination atomically.
+    static func atomicRename(_ source: String, to destination: String) throws {
+        guard rename(source, destination) == 0 else {
+            throw ObjectStorageError(.fileSystem, "cannot rename \(source) to \(destination)")
+        }
+    }
+}

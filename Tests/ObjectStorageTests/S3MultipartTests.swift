@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import ObjectStorage
+
+/// Multipart uploads: parts in parallel, verified ETag, and no trace after a failure.
+@Suite("S3 multipart", .moto(.verifying, .plain))
+struct S3MultipartTests {
+    static func multipart(_ configuration: inout S3Configuration) {
+        configuration.multipartThreshold = 8 << 20
+        configuration.partSize = 5 << 20
+        configuration.multipartConcurrency = 3
+    }
+
+    @Test("an object of more than 3 parts uploads in parallel and downloads intact")
+    func largeObject() async throws {
+        try await StoreKind.s3.withStore(configure: Self.multipart) { store, bucket in
+            try await TestFiles.withDirectory { directory in
+                let size = (16 << 20) + 12_345
+                let source = try TestFiles.file(in: directory, name: "video.mp4", size: size, seed: 42)
+                let put = try await store.put(
+                    bucket: bucket, key: "originals/big video.mp4", file: source,
+                    options: PutOptions(contentType: "video/mp4", metadata: ["file-id": "big"]))
+                #expect(put.size == Int64(size))
+                #expect(put.etag?.hasSuffix("-4") == true, "4 parts: 5+5+5+1 MiB")
+
+                let head = try await store.head(bucket: bucket, key: "originals/big video.mp4")
+                #expect(head.size == Int64(size))
+                #expect(head.etag == put.etag)
+                #expect(head.contentType == "video/mp4")
+                #expect(head.metadata["file-id"] == "big")
+
+                let target = directory.appendingPathComponent("back.mp4")
+                _ = try await store.get(
+                    bucket: bucket, key: "originals/big video.mp4", to: target, expecting: ObjectExpectation(etag: put.etag))
+                #expect(try TestFiles.md5(of: target) == (try TestFiles.md5(of: source)))
+                let s3 = try #require(store as? S3ObjectStore)
+                #expect(try await s3.pendingUploads(bucket: bucket).isEmpty)
+            }
+        }
+    }
+
+    @Test("a failed part aborts the upload: no object, no pending upload")
+    func failedPartAborts() async throws {
+        let server = try MotoServers.server(.plain)
+        let proxy = FaultProxy(endpoint: try #require(server.proxyEndpoint))
+        var configuration = server.configuration(throughProxy: true)
+        Self.multipart(&configuration)
+        let store = S3ObjectStore(configuration: configuration)
+        let bucket = TestFiles.bucketName("abort")
+        try await store.createBucket(bucket)
+        try await TestFiles.withDirectory { directory in
+            let source = try TestFiles.file(in: directory, name: "big.bin", size: 16 << 20)
+            try await proxy.inject([.status(403, "AccessDenied", method: "PUT", match: [bucket, "partNumber=3"])])
+            let error = await #expect(throws: ObjectStorageError.self) {
+                try await store.put(bucket: bucket, key: "interrupted", file: source)
+            }
+            #expect(error?.code == .accessDenied)
+            #expect(error?.requestID?.hasPrefix("FAULT") == true)
+            let stats = try await proxy.stats()
+            #expect(stats.count("DELETE", matching: bucket, "uploadId=") == 1, "the upload was aborted")
+            #expect(stats.count("POST", matching: bucket, "uploadId=") == 0, "never completed")
+        }
+        let head = await #expect(throws: ObjectStorageError.self) { try await store.head(bucket: bucket, key: "interrupted") }
+        #expect(head?.code == .notFound)
+        #expect(try await store.pendingUploads(bucket: bucket).isEmpty)
+        try await store.shutdown()
+    }
+
+    @Test("cancelling the task aborts the upload")
+    func cancellationAborts() async throws {
+        let server = try MotoServers.server(.plain)
+        let proxy = FaultProxy(endpoint: try #require(server.proxyEndpoint))
+        var configuration = server.configuration(throughProxy: true)
+        Self.multipart(&configuration)
+        let store = S3ObjectStore(configuration: configuration)
+        let bucket = TestFiles.bucketName("cancel")
+        try await store.createBucket(bucket)
+        try await TestFiles.withDirectory { directory in
+            let source = try TestFiles.file(in: directory, name: "big.bin", size: 16 << 20)
+            try await proxy.inject([.delay(3, method: "PUT", match: [bucket, "partNumber=2"])])
+            let upload = Task { try await store.put(bucket: bucket, key: "cancelled", file: source) }
+            while try await proxy.stats().count("PUT", matching: bucket, "partNumber=2") == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            upload.cancel()
+            let result = await upload.result
+            #expect(throws: ObjectStorageError.self) { try result.get() }
+            #expect(try await proxy.stats().count("DELETE", matching: bucket, "uploadId=") == 1)
+        }
+        #expect(try await store.pendingUploads(bucket: bucket).isEmpty)
+        let head = await #expect(throws: ObjectStorageError.self) { try await store.head(bucket: bucket, key: "cancelled") }
+        #expect(head?.code == .notFound)
+        try await store.shutdown()
+    }
+}

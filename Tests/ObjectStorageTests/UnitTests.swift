@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import ObjectStorage
+
+@Suite("Encoding, dates, endpoints, locations, errors")
+struct UnitTests {
+    @Test("keys are percent-encoded exactly as S3 expects")
+    func uriEncoding() {
+        #expect(S3Encoding.uriEncode("a b+c~d=e&f/g", keepSlash: true) == "a%20b%2Bc~d%3De%26f/g")
+        #expect(S3Encoding.uriEncode("a/b", keepSlash: false) == "a%2Fb")
+        #expect(S3Encoding.uriEncode("é📷", keepSlash: true) == "%C3%A9%F0%9F%93%B7")
+        #expect(S3Encoding.uriEncode("AZaz09-._~", keepSlash: false) == "AZaz09-._~")
+        #expect(S3Encoding.uriEncode("*'()!$,;:@[]", keepSlash: true) == "%2A%27%28%29%21%24%2C%3B%3A%40%5B%5D")
+        #expect(S3Encoding.percentDecode("a+b%2Bc%20d%E2%82%AC", plusIsSpace: true) == "a b+c d€")
+        #expect(S3Encoding.percentDecode("100%", plusIsSpace: false) == "100%")
+    }
+
+    @Test("S3's date formats")
+    func dates() throws {
+        let date = Date(timeIntervalSince1970: 1_709_251_199)  // 2024-02-29T23:59:59Z
+        #expect(HTTPDate.amzDate(date) == "20240229T235959Z")
+        #expect(HTTPDate.amzDate(Date(timeIntervalSince1970: 0)) == "19700101T000000Z")
+        #expect(HTTPDate.parseISO8601("2024-02-29T23:59:59.000Z") == date)
+        #expect(HTTPDate.parseRFC1123("Thu, 29 Feb 2024 23:59:59 GMT") == date)
+        #expect(HTTPDate.parseRFC1123("garbage") == nil)
+    }
+
+    @Test("path-style and virtual-hosted addressing")
+    func endpoints() {
+        var configuration = S3Configuration(region: "eu-west-1")
+        var target = S3Endpoint(configuration: configuration).target(bucket: "my-bucket", key: "a b/c")
+        #expect(target.origin == "https://my-bucket.s3.eu-west-1.amazonaws.com")
+        #expect(target.path == "/a%20b/c")
+        target = S3Endpoint(configuration: configuration).target(bucket: "my.dotted.bucket", key: "k")
+        #expect(target.origin == "https://s3.eu-west-1.amazonaws.com" && target.path == "/my.dotted.bucket/k", "dots break TLS names")
+
+        configuration.endpoint = URL(string: "http://127.0.0.1:9000/base/")
+        target = S3Endpoint(configuration: configuration).target(bucket: "my-bucket", key: "k")
+        #expect(target.hostHeader == "127.0.0.1:9000")
+        #expect(target.path == "/base/my-bucket/k", "custom endpoints default to path-style")
+        #expect(S3Endpoint(configuration: configuration).target(bucket: "my-bucket", key: nil).path == "/base/my-bucket")
+
+        configuration.endpoint = URL(string: "https://minio.example:443")
+        configuration.addressingStyle = .virtualHosted
+        target = S3Endpoint(configuration: configuration).target(bucket: "media", key: "x")
+        #expect(target.hostHeader == "media.minio.example")
+        #expect(target.path == "/x")
+        #expect(!S3Endpoint.isDNSCompatible("192.168.1.1") && !S3Endpoint.isDNSCompatible("Upper") && S3Endpoint.isDNSCompatible("a-b.c"))
+    }
+
+    @Test("locations for storage cp")
+    func locations() throws {
+        #expect(try ObjectLocation.parse("s3://bucket/dir/a b+c.jpg") == .object(bucket: "bucket", key: "dir/a b+c.jpg"))
+        #expect(try ObjectLocation.parse("s3://bucket") == .object(bucket: "bucket", key: ""))
+        #expect(try ObjectLocation.parse("S3://bucket/") == .object(bucket: "bucket", key: ""))
+        #expect(try ObjectLocation.parse("/tmp/x.jpg") == .file(URL(fileURLWithPath: "/tmp/x.jpg")))
+        #expect(try ObjectLocation.parse("x.jpg", relativeTo: URL(fileURLWithPath: "/work")) == .file(URL(fileURLWithPath: "/work/x.jpg")))
+        #expect(try ObjectLocation.parse("file:///tmp/y") == .file(URL(fileURLWithPath: "/tmp/y")))
+        #expect(throws: ObjectStorageError.self) { try ObjectLocation.parse("s3:///key") }
+        #expect(ObjectLocation.object(bucket: "b", key: "k").description == "s3://b/k")
+    }
+
+    @Test("S3 errors map to codes, and only transient ones retry")
+    func errorMapping() {
+        let body = Data("<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>gone</Message><RequestId>R1</RequestId></Error>".utf8)
+        let error = S3ErrorMapping.error(status: 404, body: body, requestID: nil, operation: "GetObject b/k")
+        #expect(error.code == .notFound && error.requestID == "R1" && error.serviceCode == "NoSuchKey" && !error.isRetryable)
+        #expect(error.description.contains("gone"))
+        let cases: [(Int, String?, ObjectStorageError.Code, Bool)] = [
+            (503, "SlowDown", .throttled, true), (429, nil, .throttled, true), (500, nil, .serverError, true),
+            (503, nil, .serverError, true), (400, "RequestTimeout", .network, true), (403, nil, .accessDenied, false),
+            (403, "SignatureDoesNotMatch", .signatureMismatch, false), (404, "NoSuchBucket", .noSuchBucket, false),
+            (400, "BadDigest", .integrity, false), (409, "BucketNotEmpty", .requestRejected, false),
+            (301, "PermanentRedirect", .invalidConfiguration, false),
+        ]
+        for (status, code, expected, retryable) in cases {
+            let (mapped, retry) = S3ErrorMapping.classify(status: status, serviceCode: code)
+            #expect(mapped == expected && retry == retryable, "\(status) \(code ?? "-")")
+        }
+    }
+
+    @Test("backoff grows, stays under its ceiling and is jittered")
+    func backoff() {
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
+        for attempt in 1...9 {
+            let ceiling = min(Duration.seconds(1), .milliseconds(100) * (1 << (attempt - 1)))
+            #expect((0..<20).allSatisfy { _ in policy.delay(afterAttempt: attempt) <= ceiling })
+        }
+        #expect(Set((0..<20).map { _ in policy.delay(afterAttempt: 5) }).count > 1)
+    }
+
+    @Test("the multipart ETag is the MD5 of the part MD5s")
+    func multipartETag() {
+        let parts = [PayloadDigest(of: Array("a".utf8)).md5, PayloadDigest(of: Array("b".utf8)).md5]
+        #expect(PayloadDigest.multipartETag(partMD5s: parts).hasSuffix("-2"))
+        #expect(PayloadDigest(of: [UInt8]()).sha256Hex == PayloadDigest.emptySHA256Hex)
+    }
+
+    @Test("the local store refuses keys it cannot map to a path")
+    func localKeys() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory)
+            try await store.createBucket("media")
+            for key in ["", "/abs", "a//b", "a/../b", "./a", "dir/"] {
+                let error = await #expect(throws: ObjectStorageError.self) { try await store.put(bucket: "media", key: key, bytes: [1]) }
+                #expect(error?.code == .invalidArgument, "\(key)")
+            }
+            let bucket = await #expect(throws: ObjectStorageError.self) { try await store.createBucket("../up") }
+            #expect(bucket?.code == .invalidArgument)
+            _ = try await store.put(bucket: "media", key: "a/b", bytes: [1])
+            let conflict = await #expect(throws: ObjectStorageError.self) { try await store.put(bucket: "media", key: "a", bytes: [1]) }
+            #expect(conflict?.code == .invalidArgument)
+        }
+    }
+
+    @Test("a file changed behind the local store's back gets a fresh ETag")
+    func localHandEdited() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory)
+            try await store.createBucket("media")
+            let put = try await store.put(bucket: "media", key: "x.txt", bytes: Array("one".utf8))
+            let path = directory.appendingPathComponent("media/x.txt")
+            #expect(try String(contentsOf: path, encoding: .utf8) == "one", "layout is bucket/key")
+            try Data("two!".utf8).write(to: path)
+            let head = try await store.head(bucket: "media", key: "x.txt")
+            #expect(head.etag != put.etag)
+            #expect(head.etag == TestFiles.md5(Array("two!".utf8)))
+        }
+    }
+
+    @Test("storage cp semantics over the local store")
+    func transfer() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory.appendingPathComponent("store"))
+            try await store.createBucket("media")
+            let transfer = ObjectTransfer(store: store)
+            let source = try TestFiles.file(in: directory, name: "photo.jpg", size: 1_000)
+            let up = try await transfer.copy(from: .file(source), to: try ObjectLocation.parse("s3://media/in/"))
+            #expect(up.key == "in/photo.jpg")
+            let outDirectory = directory.appendingPathComponent("out", isDirectory: true)
+            try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
+            _ = try await transfer.copy(from: .object(bucket: "media", key: "in/photo.jpg"), to: .file(outDirectory))
+            #expect(try Data(contentsOf: outDirectory.appendingPathComponent("photo.jpg")) == Data(contentsOf: source))
+            let copied = try await transfer.copy(
+                from: .object(bucket: "media", key: "in/photo.jpg"), to: .object(bucket: "media", key: "copy/p.jpg"))
+            #expect(copied.etag == up.etag)
+            await #expect(throws: ObjectStorageError.self) { try await transfer.copy(from: .file(source), to: .file(source)) }
+        }
+    }
+}
