@@ -93,13 +93,13 @@ let package = Package(
         ),
         .target(
             name: "MediaProcessing",
-            dependencies: ["PipelineEngine", "Imaging"],
+            dependencies: ["PipelineEngine", "Imaging", "ObjectStorage"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MediadCLI",
             dependencies: [
-                "MediaProcessing",
+                "MediaProcessing", "ObjectStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

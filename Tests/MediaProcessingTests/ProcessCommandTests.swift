@@ -8,11 +8,11 @@ enum Mediad {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediad")
     }
 
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw CommandError(description: "mediad is not built at \(executable.path); run `swift build --build-tests`")
         }
-        return try Command.run([executable.path] + arguments, currentDirectory: TestPaths.root)
+        return try Command.run([executable.path] + arguments, currentDirectory: TestPaths.root, environment: environment)
     }
 }
 

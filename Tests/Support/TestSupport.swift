@@ -42,10 +42,15 @@ public struct CommandError: Error, CustomStringConvertible {
 public enum Command {
     /// - Throws: `CommandError` if the program cannot start (a missing tool fails the test, never skips it).
     @discardableResult
-    public static func run(_ arguments: [String], input: Data? = nil, currentDirectory: URL? = nil) throws -> CommandResult {
+    public static func run(
+        _ arguments: [String], input: Data? = nil, currentDirectory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         let out = Pipe(), err = Pipe(), inPipe = Pipe()
         process.standardOutput = out

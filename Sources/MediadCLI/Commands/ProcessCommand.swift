@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MediaProcessing
+import ObjectStorage
 import PipelineEngine
 
 /// `mediad process`: run pipelines on local files, without Kafka or S3.
@@ -17,11 +18,13 @@ struct ProcessCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Files or directories to process.")
+    @Argument(help: "Files, directories, s3://bucket/key objects or s3://bucket/prefix/ listings to process.")
     var sources: [String]
 
-    @Option(name: .long, help: "Output directory.")
+    @Option(name: .long, help: "Output: a directory, or s3://bucket/prefix.")
     var out: String
+
+    @OptionGroup var storage: StorageOptions
 
     @Option(name: .long, help: "Use this pipeline instead of the one the sniffed type selects.")
     var pipeline: String?
@@ -50,27 +53,44 @@ struct ProcessCommand: AsyncParsableCommand {
         }
         try StandardStages.prepare(for: pipelines)
 
-        let files = try SourceFiles.expand(sources)
+        let locations = try sources.map { try ObjectLocation.parse($0) }
+        let destination = try ObjectLocation.parse(out)
+        let needsS3 = locations.contains { if case .object = $0 { true } else { false } } || { if case .object = destination { true } else { false } }()
+        if needsS3 {
+            try await storage.withStore { store in try await process(locations, into: destination, pipelines: pipelines, store: store) }
+        } else {
+            try await process(locations, into: destination, pipelines: pipelines, store: nil)
+        }
+    }
+
+    private func process(_ locations: [ObjectLocation], into destination: ObjectLocation, pipelines: PipelineSet, store: S3ObjectStore?) async throws {
+        let files = try await SourceFiles.expand(locations, store: store)
         guard !files.isEmpty else { throw ValidationError("no files found in \(sources.joined(separator: " "))") }
-        let outDirectory = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
+        let sink: any DerivativeSink
+        let shownOut: String
+        switch destination {
+        case .file(let directory):
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            sink = LocalDirectorySink(root: directory)
+            shownOut = directory.path
+        case .object(let bucket, let prefix):
+            guard let store else { throw ValidationError("an s3:// destination needs S3 settings") }
+            let base = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+            sink = ObjectStoreSink(store: store, bucket: bucket, keyTemplate: base + "{fileId}/{name}.{ext}")
+            shownOut = "s3://\(bucket)/\(base.isEmpty ? "" : String(base.dropLast()))"
+        }
 
         let processor = MediaProcessor(
             pipelines: pipelines, registry: StandardStages.registry(),
             pool: WorkerPool(slots: concurrency), logger: Logger(label: "mediad.process"))
-        let sink = LocalDirectorySink(root: outDirectory)
-        let report = ProcessReport(json: json, outDirectory: outDirectory)
+        let report = ProcessReport(json: json, outDescription: shownOut)
         let started = ContinuousClock.now
         let pipelineOverride = pipeline
 
         try await withThrowingTaskGroup(of: (SourceFile, ProcessedData).self) { group in
             for file in files {
                 group.addTask {
-                    let request = ProcessingRequest(
-                        file: file.url, fileId: file.name, sourceKey: file.url.path,
-                        declaredContentType: ContentTypeGuess.fromExtension(file.url.pathExtension),
-                        pipelineOverride: pipelineOverride)
-                    return (file, try await processor.process(request, sink: sink))
+                    (file, try await Self.process(file, processor: processor, sink: sink, store: store, pipelineOverride: pipelineOverride))
                 }
             }
             for try await (file, data) in group {
@@ -80,35 +100,81 @@ struct ProcessCommand: AsyncParsableCommand {
         report.finish(elapsed: started.duration(to: .now))
         if report.failures > 0 { throw ExitCode(1) }
     }
+
+    /// One file: objects are downloaded to a temporary file first, and a failed download is
+    /// reported like any other failure, not thrown.
+    private static func process(
+        _ file: SourceFile, processor: MediaProcessor, sink: any DerivativeSink, store: S3ObjectStore?, pipelineOverride: String?
+    ) async throws -> ProcessedData {
+        switch file.location {
+        case .file(let url):
+            let request = ProcessingRequest(
+                file: url, fileId: file.name, sourceKey: url.path,
+                declaredContentType: ContentTypeGuess.fromExtension(url.pathExtension), pipelineOverride: pipelineOverride)
+            return try await processor.process(request, sink: sink)
+        case .object(let bucket, let key):
+            let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mediad-src-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: temporary) }
+            guard let store else { throw ValidationError("s3:// sources need S3 settings") }
+            do {
+                let info = try await store.get(bucket: bucket, key: key, to: temporary)
+                let request = ProcessingRequest(
+                    file: temporary, fileId: file.name, sourceBucket: bucket, sourceKey: key, etag: info.etag,
+                    declaredContentType: info.contentType, pipelineOverride: pipelineOverride)
+                return try await processor.process(request, sink: sink)
+            } catch let error as ObjectStorageError {
+                return ProcessedData(
+                    fileId: file.name, status: .failed,
+                    source: SourceInfo(bucket: bucket, key: key, size: 0, mediaType: .other, contentType: "application/octet-stream"),
+                    pipeline: PipelineReference(name: "none", version: 0),
+                    errors: [ProcessingIssue(stage: "download", code: "source_\(error.code)", message: error.description, retryable: error.isRetryable)])
+            }
+        }
+    }
 }
 
 /// A file to process and the unique name its outputs are filed under.
 struct SourceFile: Sendable {
-    var url: URL
+    var location: ObjectLocation
     var name: String
+
+    var displayName: String {
+        switch location {
+        case .file(let url): url.lastPathComponent
+        case .object(_, let key): key
+        }
+    }
 }
 
 enum SourceFiles {
     /// Files named directly, and every visible file under named directories, with unique names.
-    static func expand(_ sources: [String]) throws -> [SourceFile] {
-        var urls: [URL] = []
+    static func expand(_ sources: [ObjectLocation], store: (any ObjectStore)?) async throws -> [SourceFile] {
+        var locations: [ObjectLocation] = []
         for source in sources {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
-                throw ValidationError("no such file or directory: \(source)")
-            }
-            let url = URL(fileURLWithPath: source)
-            if isDirectory.boolValue {
-                let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-                while let next = enumerator?.nextObject() as? URL {
-                    if (try? next.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { urls.append(next) }
+            switch source {
+            case .file(let url):
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                    throw ValidationError("no such file or directory: \(url.path)")
                 }
-            } else {
-                urls.append(url)
+                locations += isDirectory.boolValue ? regularFiles(under: url).map { .file($0) } : [.file(url)]
+            case .object(let bucket, let key):
+                guard let store else { throw ValidationError("s3:// sources need S3 settings") }
+                if key.isEmpty || key.hasSuffix("/") {
+                    for try await object in store.list(bucket: bucket, prefix: key.isEmpty ? nil : key) {
+                        locations.append(.object(bucket: bucket, key: object.key))
+                    }
+                } else {
+                    locations.append(source)
+                }
             }
         }
         var used: Set<String> = []
-        return urls.sorted { $0.path < $1.path }.map { url in
+        return locations.map { location in
+            let url: URL = switch location {
+            case .file(let url): url
+            case .object(_, let key): URL(fileURLWithPath: "/" + key)
+            }
             let stem = sanitise(url.deletingPathExtension().lastPathComponent)
             var name = stem.isEmpty ? "file" : stem
             if used.contains(name) { name = sanitise(url.lastPathComponent) }
@@ -119,8 +185,18 @@ enum SourceFiles {
                 counter += 1
             }
             used.insert(name)
-            return SourceFile(url: url, name: name)
+            return SourceFile(location: location, name: name)
         }
+    }
+
+    /// Every visible regular file below a directory.
+    static func regularFiles(under directory: URL) -> [URL] {
+        var files: [URL] = []
+        let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        while let next = enumerator?.nextObject() as? URL {
+            if (try? next.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { files.append(next) }
+        }
+        return files.sorted { $0.path < $1.path }
     }
 
     /// Keeps names safe as a path component and an object key segment.

@@ -5,13 +5,13 @@ import PipelineEngine
 /// Prints results as they arrive: JSON Lines on stdout, or a readable summary.
 final class ProcessReport: @unchecked Sendable {
     private let json: Bool
-    private let outDirectory: URL
+    private let outDescription: String
     private let lock = NSLock()
     private var counts: [ProcessingStatus: Int] = [:]
 
-    init(json: Bool, outDirectory: URL) {
+    init(json: Bool, outDescription: String) {
         self.json = json
-        self.outDirectory = outDirectory
+        self.outDescription = outDescription
     }
 
     var failures: Int { lock.withLock { counts[.failed, default: 0] } }
@@ -46,7 +46,7 @@ final class ProcessReport: @unchecked Sendable {
         if let width = metadata.displayWidth ?? metadata.width, let height = metadata.displayHeight ?? metadata.height {
             size = " \(width)x\(height)"
         }
-        var lines = ["\(mark) \(file.url.lastPathComponent): \(data.status.rawValue) — \(data.source.contentType)\(size), pipeline \(data.pipeline.name) v\(data.pipeline.version), \(Int(data.timings["total"] ?? 0)) ms → \(outDirectory.appendingPathComponent(file.name).path)/"]
+        var lines = ["\(mark) \(file.displayName): \(data.status.rawValue) — \(data.source.contentType)\(size), pipeline \(data.pipeline.name) v\(data.pipeline.version), \(Int(data.timings["total"] ?? 0)) ms → \(outDescription)/\(file.name)/"]
         for derivative in data.derivatives {
             if let value = derivative.data {
                 lines.append("    \(derivative.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(derivative.kind.rawValue) \(value)")

@@ -1,0 +1,43 @@
+import Foundation
+import ObjectStorage
+import PipelineEngine
+
+/// Stores derivatives in an object store (S3, MinIO, or the local store) under a key
+/// template, and the manifest beside them (BRIEF §3).
+public struct ObjectStoreSink: DerivativeSink {
+    public let store: any ObjectStore
+    public let bucket: String
+    /// `{fileId}`, `{name}` and `{ext}` are replaced; the default is `derived/{fileId}/{name}.{ext}`.
+    public let keyTemplate: String
+
+    public static let defaultKeyTemplate = "derived/{fileId}/{name}.{ext}"
+
+    public init(store: any ObjectStore, bucket: String, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate) {
+        self.store = store
+        self.bucket = bucket
+        self.keyTemplate = keyTemplate
+    }
+
+    public func key(fileId: String, name: String, fileExtension: String) -> String {
+        keyTemplate
+            .replacingOccurrences(of: "{fileId}", with: fileId)
+            .replacingOccurrences(of: "{name}", with: name)
+            .replacingOccurrences(of: "{ext}", with: fileExtension)
+    }
+
+    /// Derivatives never change under a key (a new pipeline version writes new bytes and a new
+    /// manifest), so they may be cached for long.
+    static let cacheControl = "public, max-age=31536000, immutable"
+
+    public func store(file: URL, fileId: String, name: String, fileExtension: String, contentType: String) async throws -> StoredLocation {
+        let key = key(fileId: fileId, name: name, fileExtension: fileExtension)
+        _ = try await store.put(bucket: bucket, key: key, file: file, options: PutOptions(contentType: contentType, cacheControl: Self.cacheControl))
+        return StoredLocation(bucket: bucket, key: key)
+    }
+
+    public func storeManifest(_ data: Data, fileId: String) async throws -> StoredLocation {
+        let key = key(fileId: fileId, name: "manifest", fileExtension: "json")
+        _ = try await store.put(bucket: bucket, key: key, bytes: Array(data), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
+        return StoredLocation(bucket: bucket, key: key)
+    }
+}
