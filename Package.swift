@@ -97,6 +97,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Daemon",
+            dependencies: [
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "MediadCLI",
             dependencies: [
                 "MediaProcessing", "ObjectStorage",
@@ -135,6 +148,11 @@ let package = Package(
         .testTarget(
             name: "EventsTests",
             dependencies: ["Events", "PipelineEngine", "MediadTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,11 +7,9 @@
 #   MEDIAD_BIN=path/to/mediad scripts/bench-storage.sh
 #
 # Workload (override with the variables):
-#   SMALL_COUNT files of SMALL_SIZE bytes (default 200 x 64 KiB): mediad copies each
-#   with its own command, PARALLEL at a time (xargs -P), as `storage cp` takes one
-#   file; `aws s3 cp --recursive` copies the folder in one process (its best mode:
-#   one python start-up per file would cost it ~0.5 s of CPU each). AWS_PER_FILE=1
-#   also times aws per file, like mediad.
+#   SMALL_COUNT files of SMALL_SIZE bytes (default 200 x 64 KiB): each tool copies the
+#   folder in one process (`mediad storage cp --recursive --concurrency PARALLEL`,
+#   `aws s3 cp --recursive`). AWS_PER_FILE=1 also times aws per file.
 #   One LARGE_MB file (default 200 MB), uploaded then downloaded by one command each.
 # moto (python) is the server for both, and usually the bottleneck.
 #
@@ -112,8 +110,9 @@ measure() {  # KEY CMD...
 }
 
 echo "small files: $SMALL_COUNT x $SMALL_SIZE bytes, $PARALLEL commands at a time" >&2
-measure mediad_small_up bash -c "per_file mediad up"
-measure mediad_small_down bash -c "per_file mediad down"
+# Both tools copy the folder in one process: mediad with --recursive, PARALLEL files in flight.
+measure mediad_small_up "$MEDIAD_BIN" storage cp --recursive --concurrency "$PARALLEL" "$work/small" "s3://bench-mediad/small/" --endpoint "$endpoint"
+measure mediad_small_down "$MEDIAD_BIN" storage cp --recursive --concurrency "$PARALLEL" "s3://bench-mediad/small/" "$work/out-mediad/small" --endpoint "$endpoint"
 measure aws_small_up aws --endpoint-url "$endpoint" s3 cp --quiet --recursive "$work/small" s3://bench-aws/small/
 measure aws_small_down aws --endpoint-url "$endpoint" s3 cp --quiet --recursive s3://bench-aws/small/ "$work/out-aws/small"
 if [[ "${AWS_PER_FILE:-0}" == 1 ]]; then

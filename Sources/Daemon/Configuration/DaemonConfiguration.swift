@@ -1,0 +1,68 @@
+import Foundation
+
+/// Everything `mediad serve` needs, with the defaults of BRIEF §1–§3 so that
+/// `mediad serve --brokers HOST:PORT` alone works. Built by `ConfigurationLoader` from a
+/// file, `MEDIAD_*` environment variables and flags (later ones win).
+public struct DaemonConfiguration: Sendable, Equatable {
+    // MARK: Kafka
+    public var brokers = "localhost:9092"
+    public var group = "mediad"
+    public var topic = "file.uploaded"
+    /// Backfill work from `mediad reprocess --publish`; consumed only with spare capacity.
+    public var reprocessTopic = "file.reprocess"
+    public var outputTopic = "media.processed"
+    public var dlqTopic = "file.uploaded.dlq"
+    /// The CloudEvent `type` of uploads.
+    public var uploadEventType = "file.uploaded"
+    /// Raw librdkafka settings passed through (`security.protocol`, `sasl.*`, ...).
+    public var kafka: [String: String] = [:]
+
+    // MARK: Processing
+    public var concurrency = ProcessInfo.processInfo.activeProcessorCount
+    /// Jobs waiting for a worker before the consumer pauses its partitions.
+    public var queueDepth: Int?
+    /// Worker slots a video job takes (a transcode costs more than a photo).
+    public var videoJobWeight = 2
+    public var pipelines = "pipelines"
+    /// A job that takes longer is cancelled and reported as failed (retryable).
+    public var jobTimeout: Duration = .seconds(600)
+    /// Transient failures (S3 5xx, timeouts) are retried this often inside a job.
+    public var retryAttempts = 4
+    public var retryBaseDelay: Duration = .milliseconds(500)
+    /// Time allowed on SIGTERM for in-flight jobs before they are cancelled.
+    public var shutdownTimeout: Duration = .seconds(30)
+    /// Where originals are downloaded while a job runs.
+    public var scratchDirectory = FileManager.default.temporaryDirectory.path
+
+    // MARK: Storage
+    /// `s3`, or `local` with `storageRoot` (the embedded default: a directory laid out `bucket/key`).
+    public var storage = "s3"
+    public var storageRoot = "data"
+    /// Bucket for derivatives; nil writes them beside the original, in the source bucket.
+    public var derivativesBucket: String?
+    /// Bucket used when an event names none.
+    public var defaultBucket: String?
+    public var keyTemplate = "derived/{fileId}/{name}.{ext}"
+    /// Buckets events may name; empty allows any.
+    public var allowedBuckets: [String] = []
+    public var s3Endpoint: String?
+    public var s3Region: String?
+    public var s3AccessKeyId: String?
+    public var s3SecretAccessKey: String?
+    public var s3SessionToken: String?
+    public var s3Profile: String?
+    public var s3PathStyle = false
+
+    // MARK: Operating
+    public var httpHost = "0.0.0.0"
+    public var httpPort = 8080
+    /// Names this instance in `source` of events (`/mediad/<instance>`).
+    public var instance = ProcessInfo.processInfo.hostName
+    public var logLevel = "info"
+    /// `text` or `json`.
+    public var logFormat = "text"
+
+    public init() {}
+
+    public var effectiveQueueDepth: Int { queueDepth ?? concurrency }
+}
