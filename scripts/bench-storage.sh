@@ -150,7 +150,7 @@ for label, n, key in [("small files up", small, "small_up"),
                       (f"{large // 10**6} MB down", large, "large_down")]:
     m, a = mbps(n, "mediad_" + key), mbps(n, "aws_" + key)
     print(f"{label:<34}{m:>12.1f}{a:>10.1f}{m / a:>7.2f}x")
-print("(small files: mediad one command per file, aws one --recursive command)")
+print("(small files: one --recursive command each)")
 if "aws_small_up_per_file" in seconds:
     print(f"aws one command per file: up {mbps(small, 'aws_small_up_per_file'):.1f} MB/s, "
           f"down {mbps(small, 'aws_small_down_per_file'):.1f} MB/s")
