@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "MediadTestSupport"],
+            dependencies: ["Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,159 @@
+import Events
+import Foundation
+import Logging
+import MediaProcessing
+import ObjectStorage
+import PipelineEngine
+
+/// One upload, from event to result: download the original, verify it, run its pipeline,
+/// store derivatives and the manifest. A redelivered event whose source and pipeline
+/// version match an existing manifest is answered from the manifest, without recomputing.
+public struct JobRunner: Sendable {
+    public let processor: MediaProcessor
+    public let store: any ObjectStore
+    public let settings: Settings
+    public var logger: Logger
+
+    /// The parts of the daemon configuration a job needs.
+    public struct Settings: Sendable {
+        public var derivativesBucket: String?
+        public var keyTemplate: String
+        public var retryAttempts: Int
+        public var retryBaseDelay: Duration
+        public var scratchDirectory: URL
+
+        public init(derivativesBucket: String? = nil, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate, retryAttempts: Int = 4, retryBaseDelay: Duration = .milliseconds(500), scratchDirectory: URL = FileManager.default.temporaryDirectory) {
+            self.derivativesBucket = derivativesBucket
+            self.keyTemplate = keyTemplate
+            self.retryAttempts = retryAttempts
+            self.retryBaseDelay = retryBaseDelay
+            self.scratchDirectory = scratchDirectory
+        }
+    }
+
+    /// What a job produced, and whether it was recomputed.
+    public struct Outcome: Sendable {
+        public var data: ProcessedData
+        /// True when an existing manifest answered the event.
+        public var reused: Bool
+        public var bytesIn: Int64
+        public var bytesOut: Int64
+    }
+
+    public init(processor: MediaProcessor, store: any ObjectStore, settings: Settings, logger: Logger) {
+        self.processor = processor
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs the job. Bad input and storage failures end in the outcome's `errors`.
+    /// - Throws: `CancellationError` only.
+    public func run(_ event: UploadEvent, bucket: String, attempt: Int) async throws -> Outcome {
+        var logger = logger
+        logger[metadataKey: "fileId"] = "\(event.fileId)"
+        let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? bucket, keyTemplate: settings.keyTemplate)
+
+        // 1. The source as it is now: its ETag tells whether a manifest still describes it.
+        let head: ObjectInfo
+        do {
+            head = try await retrying("reading the source's metadata") { () async throws(ObjectStorageError) -> ObjectInfo in
+                try await store.head(bucket: bucket, key: event.key)
+            }
+        } catch let error as ObjectStorageError {
+            return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
+        }
+        if let reused = await existingResult(for: event, head: head, sink: sink, attempt: attempt) {
+            logger.info("answered from the manifest", metadata: ["pipeline": "\(reused.pipeline.name) v\(reused.pipeline.version)"])
+            return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
+        }
+
+        // 2. Download to a private file, checking size and ETag against the event.
+        let file = settings.scratchDirectory.appendingPathComponent("mediad-source-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let expectation = ObjectExpectation(size: event.size, etag: event.etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+        let info: ObjectInfo
+        do {
+            info = try await retrying("downloading") { () async throws(ObjectStorageError) -> ObjectInfo in
+                try await store.get(bucket: bucket, key: event.key, to: file, expecting: expectation)
+            }
+        } catch let error as ObjectStorageError {
+            return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
+        }
+
+        // 3. Process; storage failures inside are retryable and retried here with backoff.
+        let request = ProcessingRequest(
+            file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
+            sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
+            pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt)
+        var data = try await processor.process(request, sink: sink)
+        var tries = 1
+        while data.errors.contains(where: { $0.retryable }), tries < settings.retryAttempts {
+            try await Task.sleep(for: backoff(tries))
+            tries += 1
+            logger.notice("retrying after transient failures", metadata: ["try": "\(tries)", "errors": "\(data.errors.filter(\.retryable).map(\.code))"])
+            data = try await processor.process(request, sink: sink)
+        }
+        let bytesOut = data.derivatives.compactMap(\.bytes).reduce(0, +)
+        return Outcome(data: data, reused: false, bytesIn: info.size, bytesOut: bytesOut)
+    }
+
+    /// The stored manifest, if it describes this very source (same ETag, and sha256 when the
+    /// event gives one) made by the current version of its pipeline, and did not fail transiently.
+    func existingResult(for event: UploadEvent, head: ObjectInfo, sink: ObjectStoreSink, attempt: Int) async -> ProcessedData? {
+        let key = sink.key(fileId: event.fileId, name: "manifest", fileExtension: "json")
+        guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 8 << 20),
+              var manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes))
+        else { return nil }
+        let current = processor.pipelines.named(manifest.pipeline.name)
+        guard let current, current.version == manifest.pipeline.version,
+              event.pipeline == nil || event.pipeline == manifest.pipeline.name,
+              let etag = manifest.source.etag, etag == head.etag,
+              event.sha256 == nil || event.sha256 == manifest.source.sha256,
+              !manifest.errors.contains(where: { $0.retryable })
+        else { return nil }
+        manifest.attempt = attempt
+        manifest.ownerId = event.ownerId ?? manifest.ownerId
+        manifest.albumId = event.albumId ?? manifest.albumId
+        return manifest
+    }
+
+    /// Retries transient storage failures (5xx, throttling, timeouts, resets) with
+    /// exponential backoff and jitter; anything else fails at once.
+    func retrying<T: Sendable>(_ what: String, _ body: () async throws(ObjectStorageError) -> T) async throws -> T {
+        var tries = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                tries += 1
+                guard error.isRetryable, tries < settings.retryAttempts else { throw error }
+                logger.notice("\(what) failed, retrying", metadata: ["try": "\(tries)", "error": "\(error)"])
+                try await Task.sleep(for: backoff(tries))
+            }
+        }
+    }
+
+    /// Full jitter: a random delay up to base × 2^(try − 1), capped at 30 s.
+    func backoff(_ tries: Int) -> Duration {
+        let cap = min(30_000.0, Double(settings.retryBaseDelay.components.seconds * 1000) + Double(settings.retryBaseDelay.components.attoseconds) / 1e15)
+        let ceiling = min(30_000.0, cap * pow(2, Double(tries - 1)))
+        return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling)))
+    }
+
+    private func failure(_ event: UploadEvent, bucket: String, attempt: Int, stage: String, error: ObjectStorageError) -> ProcessedData {
+        let code: String = switch error.code {
+        case .notFound: "source_not_found"
+        case .noSuchBucket: "source_bucket_not_found"
+        case .accessDenied, .signatureMismatch: "source_access_denied"
+        case .integrity, .preconditionFailed: "source_changed"
+        default: "source_unavailable"
+        }
+        return ProcessedData(
+            fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, status: .failed,
+            source: SourceInfo(bucket: bucket, key: event.key, size: event.size ?? 0, mediaType: .other, contentType: "application/octet-stream", declaredContentType: event.contentType, etag: event.etag),
+            pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0),
+            errors: [ProcessingIssue(stage: stage, code: code, message: error.description, retryable: error.isRetryable)],
+            attempt: attempt)
+    }
+}
