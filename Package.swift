@@ -102,6 +102,7 @@ let package = Package(
                 "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,7 +153,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "MediadTestSupport"],
+            dependencies: [
+                "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "MediadTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,58 @@
+import Metrics
+
+/// The daemon's metrics, created from a factory the executable provides (Prometheus in
+/// `mediad serve`), so the library never touches the global metrics system.
+public struct DaemonMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    public func consumed(topic: String) {
+        Counter(label: "mediad_events_consumed_total", dimensions: [("topic", topic)], factory: factory).increment()
+    }
+
+    public func outcome(_ status: String) {
+        Counter(label: "mediad_outcomes_total", dimensions: [("status", status)], factory: factory).increment()
+    }
+
+    public func deadLettered(code: String) {
+        Counter(label: "mediad_dead_lettered_total", dimensions: [("code", code)], factory: factory).increment()
+    }
+
+    public func ignored() {
+        Counter(label: "mediad_ignored_total", factory: factory).increment()
+    }
+
+    public func reused() {
+        Counter(label: "mediad_answered_from_manifest_total", factory: factory).increment()
+    }
+
+    /// Stage durations become Prometheus histograms.
+    public func stage(_ name: String, milliseconds: Double) {
+        Timer(label: "mediad_stage_duration_seconds", dimensions: [("stage", name)], factory: factory)
+            .recordNanoseconds(Int64(milliseconds * 1_000_000))
+    }
+
+    public func jobsInFlight(_ value: Int) {
+        Gauge(label: "mediad_jobs_in_flight", factory: factory).record(value)
+    }
+
+    public func queueDepth(_ value: Int) {
+        Gauge(label: "mediad_queue_depth", factory: factory).record(value)
+    }
+
+    public func consumerLag(topic: String, partition: Int, lag: Int64) {
+        Gauge(label: "mediad_consumer_lag", dimensions: [("topic", topic), ("partition", String(partition))], factory: factory).record(lag)
+    }
+
+    public func bytes(in bytesIn: Int64, out bytesOut: Int64) {
+        Counter(label: "mediad_bytes_in_total", factory: factory).increment(by: Int(bytesIn))
+        Counter(label: "mediad_bytes_out_total", factory: factory).increment(by: Int(bytesOut))
+    }
+
+    public func paused(_ isPaused: Bool) {
+        Gauge(label: "mediad_consumer_paused", factory: factory).record(isPaused ? 1 : 0)
+    }
+}
