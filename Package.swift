@@ -113,7 +113,10 @@ let package = Package(
         .target(
             name: "MediadCLI",
             dependencies: [
-                "MediaProcessing", "ObjectStorage",
+                "MediaProcessing", "ObjectStorage", "Daemon", "Kafka", "Events",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

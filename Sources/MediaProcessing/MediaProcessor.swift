@@ -34,7 +34,7 @@ public struct MediaProcessor: Sendable {
         let pipelines = pipelines
         let runner = runner
         let jobLogger = logger
-        let (prepared, started) = try await pool.run { () -> (Prepared, ContinuousClock.Instant) in
+        let (prepared, started) = try await pool.run(weight: request.weight) { () -> (Prepared, ContinuousClock.Instant) in
             let started = ContinuousClock.now
             return (Self.prepare(request, pipelines: pipelines, runner: runner, work: work, logger: jobLogger), started)
         }

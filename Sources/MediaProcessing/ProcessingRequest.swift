@@ -19,11 +19,13 @@ public struct ProcessingRequest: Sendable {
     /// A SHA-256 the uploader promised; a mismatch fails the file.
     public var expectedSHA256: String?
     public var attempt: Int
+    /// Worker slots the job takes (a video transcode may take more than a photo).
+    public var weight: Int
 
     public init(
         file: URL, fileId: String, ownerId: String? = nil, albumId: String? = nil, sourceBucket: String? = nil,
         sourceKey: String? = nil, etag: String? = nil, declaredContentType: String? = nil,
-        pipelineOverride: String? = nil, expectedSHA256: String? = nil, attempt: Int = 1
+        pipelineOverride: String? = nil, expectedSHA256: String? = nil, attempt: Int = 1, weight: Int = 1
     ) {
         self.file = file
         self.fileId = fileId
@@ -36,5 +38,6 @@ public struct ProcessingRequest: Sendable {
         self.pipelineOverride = pipelineOverride
         self.expectedSHA256 = expectedSHA256
         self.attempt = attempt
+        self.weight = weight
     }
 }

@@ -30,6 +30,8 @@ struct EventIntakeTests {
             ("ce_source", Array("/file-service".utf8)), ("content-type", Array("application/json".utf8)),
         ]
         let result = try intake.decode(value: Array(body.utf8), headers: headers)
+        let empty = try intake.decode(value: Array(#"{"fileId":"f0","key":"e.jpg","size":0}"#.utf8), headers: headers)
+        #expect(empty.events.first?.size == 0, "a zero size is a number, not a boolean")
         #expect(result.events == [UploadEvent(fileId: "f1", bucket: nil, key: "in/a.png", ownerId: "u1", pipeline: "image", encoding: .cloudEventBinary, eventId: "e-1")])
     }
 

@@ -49,7 +49,7 @@ public struct JobRunner: Sendable {
 
     /// Runs the job. Bad input and storage failures end in the outcome's `errors`.
     /// - Throws: `CancellationError` only.
-    public func run(_ event: UploadEvent, bucket: String, attempt: Int) async throws -> Outcome {
+    public func run(_ event: UploadEvent, bucket: String, attempt: Int, weight: Int = 1) async throws -> Outcome {
         var logger = logger
         logger[metadataKey: "fileId"] = "\(event.fileId)"
         let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? bucket, keyTemplate: settings.keyTemplate)
@@ -85,7 +85,7 @@ public struct JobRunner: Sendable {
         let request = ProcessingRequest(
             file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
             sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
-            pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt)
+            pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt, weight: weight)
         var data = try await processor.process(request, sink: sink)
         var tries = 1
         while data.errors.contains(where: { $0.retryable }), tries < settings.retryAttempts {

@@ -62,8 +62,9 @@ struct JSONFields {
 
     func optionalInteger(_ name: String) throws(IntakeError) -> Int64? {
         guard let value = object[name], !(value is NSNull) else { return nil }
-        // JSONSerialization gives NSNumber for numbers and booleans alike: reject booleans and fractions.
-        guard let number = value as? NSNumber, !(value is Bool),
+        // JSONSerialization gives NSNumber for numbers and booleans alike (and `is Bool` holds
+        // for 0 and 1): a boolean's Objective-C type is "c".
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
               number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 9e18
         else {
             throw IntakeError(.invalidField, "field '\(path)\(name)' must be an integer")

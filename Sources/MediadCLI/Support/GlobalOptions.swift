@@ -36,14 +36,14 @@ enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
 
     static func once(level: Logger.Level) {
+        once(level: level, json: false)
+    }
+
+    static func onceWith(_ factory: @escaping @Sendable (String) -> any LogHandler) {
         lock.lock()
         defer { lock.unlock() }
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap(factory)
     }
 }

@@ -1,0 +1,92 @@
+import Foundation
+import Kafka
+import Logging
+import MediaProcessing
+import Metrics
+import ObjectStorage
+import PipelineEngine
+import Prometheus
+import ServiceLifecycle
+
+/// Assembles `mediad serve` from its configuration: object store, pipelines, worker pool,
+/// Kafka consumer and producer, the daemon, and the health/metrics endpoint.
+public struct DaemonApplication: Sendable {
+    public let daemon: MediaDaemon
+    public let services: [any Service]
+    public let store: any ObjectStore
+    /// Called with the HTTP port once the endpoint listens.
+    public let configuration: DaemonConfiguration
+
+    /// - Parameters:
+    ///   - registry: where metrics go; `/metrics` renders it.
+    ///   - onHTTPRunning: receives the bound port (useful with `httpPort: 0`).
+    /// - Throws: `ConfigurationError`, `PipelineConfigError`, `KafkaError` for what cannot start.
+    public static func build(
+        configuration: DaemonConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
+        onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> DaemonApplication {
+        let pipelines = try PipelineLoader.loadDirectory(URL(fileURLWithPath: configuration.pipelines))
+        try StandardStages.prepare(for: pipelines)
+        let store = try makeStore(configuration)
+        let pool = WorkerPool(slots: configuration.concurrency, queueDepth: configuration.effectiveQueueDepth, label: "mediad.workers")
+        let processor = MediaProcessor(
+            pipelines: pipelines, registry: StandardStages.registry(), pool: pool, logger: logger,
+            scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
+        let jobs = JobRunner(
+            processor: processor, store: store,
+            settings: .init(
+                derivativesBucket: configuration.derivativesBucket, keyTemplate: configuration.keyTemplate,
+                retryAttempts: configuration.retryAttempts, retryBaseDelay: configuration.retryBaseDelay,
+                scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory)),
+            logger: logger)
+        let metrics = DaemonMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
+        producerConfiguration.clientID = "mediad-\(configuration.instance)"
+        producerConfiguration.options = configuration.kafka
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: configuration.group)
+        consumerConfiguration.clientID = "mediad-\(configuration.instance)"
+        consumerConfiguration.statisticsInterval = .seconds(15)
+        consumerConfiguration.options = configuration.kafka
+        let daemon = try MediaDaemon(
+            configuration: configuration, jobs: jobs, producer: producer, metrics: metrics, logger: logger,
+            consumerFactory: { hook in try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger) })
+
+        let http = OperationsEndpoint.application(
+            host: configuration.httpHost, port: configuration.httpPort,
+            readiness: {
+                var checks = ["consumer assigned": daemon.isAssigned]
+                // The store is probed through a bucket mediad writes to, when one is configured.
+                if let bucket = configuration.derivativesBucket ?? configuration.defaultBucket {
+                    let listing = try? await store.listPage(bucket: bucket, prefix: "derived/", startAfter: nil, continuationToken: nil, maxKeys: 1)
+                    checks["object store"] = listing != nil
+                }
+                return Readiness(checks: checks)
+            },
+            metrics: {
+                var buffer: [UInt8] = []
+                registry.emit(into: &buffer)
+                return String(decoding: buffer, as: UTF8.self)
+            },
+            onRunning: onHTTPRunning, logger: logger)
+        return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, configuration: configuration)
+    }
+
+    /// S3 from the configuration and the standard AWS environment, or the local directory store.
+    static func makeStore(_ configuration: DaemonConfiguration) throws -> any ObjectStore {
+        if configuration.storage == "local" {
+            return LocalObjectStore(root: URL(fileURLWithPath: configuration.storageRoot))
+        }
+        var s3 = try S3Configuration.fromEnvironment(ProcessInfo.processInfo.environment, profile: configuration.s3Profile)
+        if let endpoint = configuration.s3Endpoint { s3.endpoint = try S3Configuration.parseEndpoint(endpoint) }
+        if let region = configuration.s3Region { s3.region = region }
+        if let key = configuration.s3AccessKeyId, let secret = configuration.s3SecretAccessKey {
+            s3.credentials = S3Credentials(accessKeyID: key, secretAccessKey: secret, sessionToken: configuration.s3SessionToken)
+        }
+        if configuration.s3PathStyle { s3.addressingStyle = .path }
+        return S3ObjectStore(configuration: s3)
+    }
+}

@@ -1,0 +1,124 @@
+import Events
+import Foundation
+import Kafka
+import Logging
+import MediaProcessing
+import PipelineEngine
+
+extension MediaDaemon {
+    /// Records an outcome for one message: `media.processed` for each upload it holds, or
+    /// the message itself on the dead-letter topic. Returns false only when no outcome could
+    /// be recorded (shutdown cut it short): the offset then stays uncommitted and the
+    /// message is delivered again.
+    func handle(_ message: KafkaMessage) async -> Bool {
+        var logger = logger
+        logger[metadataKey: "topic"] = "\(message.topic)"
+        logger[metadataKey: "partition"] = "\(message.partition)"
+        logger[metadataKey: "offset"] = "\(message.offset)"
+
+        let result: IntakeResult
+        do {
+            result = try intake.decode(value: message.value ?? [], headers: message.headers.map { ($0.name, $0.value) })
+        } catch {
+            return await deadLetter(message, code: error.code.rawValue, reason: error.message, logger: logger)
+        }
+        for reason in result.ignored {
+            metrics.ignored()
+            logger.debug("ignored", metadata: ["reason": "\(reason)"])
+        }
+        for event in result.events {
+            guard let bucket = event.bucket ?? configuration.defaultBucket else {
+                return await deadLetter(message, code: IntakeError.Code.missingField.rawValue, reason: "the event names no bucket and no defaultBucket is configured", logger: logger)
+            }
+            var jobLogger = logger
+            jobLogger[metadataKey: "fileId"] = "\(event.fileId)"
+            guard let outcome = await runWithDeadline(event, bucket: bucket, logger: jobLogger) else { return false }
+            guard await emit(outcome.data, logger: jobLogger) else { return false }
+            if outcome.reused { metrics.reused() }
+            metrics.outcome(outcome.data.status.rawValue)
+            metrics.bytes(in: outcome.bytesIn, out: outcome.bytesOut)
+            if !outcome.reused {
+                for (stage, milliseconds) in outcome.data.timings where stage != "total" && stage != "queued" {
+                    metrics.stage(stage, milliseconds: milliseconds)
+                }
+            }
+            jobLogger.info("processed", metadata: [
+                "status": "\(outcome.data.status.rawValue)", "reused": "\(outcome.reused)",
+                "errors": "\(outcome.data.errors.map(\.code))", "ms": "\(Int(outcome.data.timings["total"] ?? 0))",
+            ])
+        }
+        return true
+    }
+
+    /// Runs a job under the per-job deadline. A job past it is reported failed (retryable),
+    /// so one stuck file never holds its partition forever. Nil when cancelled by shutdown.
+    private func runWithDeadline(_ event: UploadEvent, bucket: String, logger: Logger) async -> JobRunner.Outcome? {
+        let jobs = jobs
+        let timeout = configuration.jobTimeout
+        let weight = Self.weight(of: event, videoWeight: configuration.videoJobWeight)
+        return await withTaskGroup(of: JobRunner.Outcome?.self) { group in
+            group.addTask {
+                var jobs = jobs
+                jobs.logger = logger
+                return try? await jobs.run(event, bucket: bucket, attempt: 1, weight: weight)
+            }
+            group.addTask {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
+                return JobRunner.Outcome(
+                    data: ProcessedData(
+                        fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, status: .failed,
+                        source: SourceInfo(bucket: bucket, key: event.key, size: event.size ?? 0, mediaType: .other, contentType: "application/octet-stream", etag: event.etag),
+                        pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0),
+                        errors: [ProcessingIssue(stage: "job", code: "job_timeout", message: "the job ran longer than \(timeout)", retryable: true)]),
+                    reused: false, bytesIn: 0, bytesOut: 0)
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Videos take more worker slots; the hint is the declared type or the key's extension.
+    static func weight(of event: UploadEvent, videoWeight: Int) -> Int {
+        let videoExtensions: Set<String> = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "3gp", "mts", "ts"]
+        let ext = (event.key as NSString).pathExtension.lowercased()
+        if event.contentType?.hasPrefix("video/") == true || videoExtensions.contains(ext) { return videoWeight }
+        return 1
+    }
+
+    /// Produces `media.processed` and waits for the broker's acknowledgement, retrying while
+    /// the broker is unreachable (nothing is committed before it is delivered).
+    private func emit(_ data: ProcessedData, logger: Logger) async -> Bool {
+        let event = ProcessedEvent(data: data, instance: configuration.instance, time: ManifestCoding.timestamp(Date()))
+        guard let record = try? event.record(encoder: ManifestCoding.encoder()) else {
+            logger.critical("cannot encode media.processed")
+            return false
+        }
+        return await deliver(topic: configuration.outputTopic, key: record.key, value: record.value, headers: record.headers, logger: logger)
+    }
+
+    private func deadLetter(_ message: KafkaMessage, code: String, reason: String, logger: Logger) async -> Bool {
+        let letter = DeadLetter(
+            key: message.key, value: message.value ?? [], headers: message.headers.map { ($0.name, $0.value) }, code: code,
+            message: reason, topic: message.topic, partition: Int(message.partition), offset: message.offset,
+            failedAt: ManifestCoding.timestamp(Date()))
+        logger.warning("dead-lettered", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        metrics.deadLettered(code: code)
+        return await deliver(topic: configuration.dlqTopic, key: letter.key, value: letter.value, headers: letter.headers, logger: logger)
+    }
+
+    private func deliver(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)], logger: Logger) async -> Bool {
+        var delay = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                _ = try await producer.send(topic: topic, key: key, value: value, headers: headers.map { (name: $0.0, value: $0.1) })
+                return true
+            } catch {
+                logger.warning("delivery failed; retrying", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                guard (try? await Task.sleep(for: delay)) != nil else { return false }
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        return false
+    }
+}
