@@ -32,7 +32,10 @@ extension MediaDaemon {
             }
             var jobLogger = logger
             jobLogger[metadataKey: "fileId"] = "\(event.fileId)"
-            guard let outcome = await runWithDeadline(event, bucket: bucket, logger: jobLogger) else { return false }
+            await fileLocks.lock(event.fileId)
+            let finished = await runWithDeadline(event, bucket: bucket, logger: jobLogger)
+            fileLocks.unlock(event.fileId)
+            guard let outcome = finished else { return false }
             guard await emit(outcome.data, logger: jobLogger) else { return false }
             if outcome.reused { metrics.reused() }
             metrics.outcome(outcome.data.status.rawValue)

@@ -24,6 +24,7 @@ public final class MediaDaemon: Service, Sendable {
     let logger: Logger
     let tracker: OffsetTracker
     let gate: AdmissionGate
+    let fileLocks = FileLocks()
     private let status = Mutex(Status())
 
     struct Status {

@@ -45,7 +45,6 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.httpPort = 0
         configuration.instance = "demo"
         configuration.logLevel = "warning"
-        configuration.kafka = ["session.timeout.ms": "6000"]
         try EmbeddedBroker.createTopics(cluster, configuration: configuration)
         print("embedded broker \(cluster.bootstrapServers), local store \(storageRoot)/")
 

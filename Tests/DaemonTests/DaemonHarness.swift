@@ -1,0 +1,122 @@
+import Daemon
+import Foundation
+import Kafka
+import Logging
+import MediadTestSupport
+import ObjectStorage
+import Prometheus
+import ServiceLifecycle
+
+/// A real daemon in this process: librdkafka's mock cluster over loopback TCP, a local
+/// object store (or moto), the shipped pipelines. Tests produce events like a file service
+/// and read `media.processed` like a notification service.
+final class DaemonHarness: Sendable {
+    let cluster: MockKafkaCluster
+    let configuration: DaemonConfiguration
+    let application: DaemonApplication
+    let registry: PrometheusCollectorRegistry
+    let root: URL
+    let producer: KafkaProducer
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
+    init(adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
+        cluster = try MockKafkaCluster(brokers: 1)
+        root = try TestPaths.temporaryDirectory("daemon")
+        var configuration = DaemonConfiguration()
+        configuration.brokers = cluster.bootstrapServers
+        configuration.storage = "local"
+        configuration.storageRoot = root.path
+        configuration.pipelines = TestPaths.pipelines.path
+        configuration.httpPort = 0
+        configuration.httpHost = "127.0.0.1"
+        configuration.instance = "test"
+        configuration.concurrency = 2
+        configuration.retryBaseDelay = .milliseconds(20)
+        adjust(&configuration)
+        for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] {
+            try cluster.createTopic(name: topic, partitions: partitions)
+        }
+        self.configuration = configuration
+        registry = PrometheusCollectorRegistry()
+        var logger = Logger(label: "test.daemon")
+        logger.logLevel = .warning
+        application = try DaemonApplication.build(configuration: configuration, registry: registry, logger: logger)
+        try await application.store.createBucket("uploads")
+        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]))
+        let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
+        self.group = group
+        running = Task { try await group.run() }
+    }
+
+    /// Stores a fixture as an upload and returns its ETag and size.
+    func put(_ fixture: URL, key: String) async throws -> ObjectInfo {
+        try await application.store.put(bucket: "uploads", key: key, file: fixture, options: PutOptions())
+    }
+
+    func send(_ value: [UInt8], key: String? = nil, headers: KafkaHeaders = [], topic: String? = nil) async throws {
+        _ = try await producer.send(topic: topic ?? configuration.topic, key: key.map { Array($0.utf8) }, value: value, headers: headers)
+    }
+
+    /// A structured-mode file.uploaded CloudEvent.
+    static func cloudEvent(fileId: String, key: String, extra: [String: Any] = [:]) throws -> [UInt8] {
+        var data: [String: Any] = ["fileId": fileId, "bucket": "uploads", "key": key]
+        data.merge(extra) { $1 }
+        let event: [String: Any] = ["specversion": "1.0", "id": UUID().uuidString, "source": "/tests", "type": "file.uploaded", "data": data]
+        return Array(try JSONSerialization.data(withJSONObject: event))
+    }
+
+    /// Reads `count` records from the given topics with a fresh consumer group.
+    func collect(_ count: Int, topics: [String], timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
+        consumerConfiguration.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration)
+        try await consumer.subscribe(topics: topics)
+        let deadline = ContinuousClock.now + timeout
+        var messages: [KafkaMessage] = []
+        let collected: [KafkaMessage] = await withTaskGroup(of: [KafkaMessage]?.self) { group in
+            group.addTask {
+                var local: [KafkaMessage] = []
+                for await event in consumer.events {
+                    if case .message(let message) = event { local.append(message) }
+                    if local.count >= count { break }
+                }
+                return local
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+        messages = collected
+        await consumer.close()
+        return messages
+    }
+
+    /// The daemon group's committed offsets.
+    func committed(topic: String, partitions: Int) async throws -> [Int32: Int64] {
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: configuration.group)
+        consumerConfiguration.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration)
+        let offsets = try await consumer.committedOffsets(for: (0..<partitions).map { TopicPartition(topic: topic, partition: Int32($0)) })
+        await consumer.close()
+        return Dictionary(uniqueKeysWithValues: offsets.map { ($0.key.partition, $0.value) })
+    }
+
+    func metricsText() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// Graceful shutdown, as on SIGTERM.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await producer.close()
+        try? FileManager.default.removeItem(at: root)
+    }
+}
