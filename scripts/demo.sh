@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs what is missing, builds mediad, and runs
-# `mediad process` over the fixtures with local storage, printing what it found and made.
+# `mediad demo`: the daemon (`serve`) on librdkafka's in-process mock cluster with a local
+# directory as the object store. It uploads the fixtures, announces each with a
+# file.uploaded event (plus one malformed message), and prints every media.processed event
+# and dead letter as it arrives. Derivatives and manifests land in out/demo-store/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "demo: building mediad"
 swift build --product mediad 2>&1 | { grep -vE "prohibited flag|unhandled; explicitly declare|^\[[0-9]+/[0-9]+\]" || true; }
 mediad=$(swift build --show-bin-path)/mediad
-out=${MEDIAD_DEMO_OUT:-out/demo}
-rm -rf "$out"
-echo "demo: $mediad process fixtures/images fixtures/video --out $out"
+rm -rf out/demo-store
+echo "demo: $mediad demo"
 echo
-status=0
-"$mediad" process fixtures/images $( [ -d fixtures/video ] && echo fixtures/video ) --out "$out" || status=$?
+"$mediad" demo --storage-root out/demo-store "$@"
 echo
-if [ "$status" = 1 ]; then
-  echo "demo: the failures above are the hostile fixtures (truncated, empty, bombs, wrong types): each has its own error code."
-elif [ "$status" != 0 ]; then
-  exit "$status"
-fi
-echo "demo: derivatives and manifest.json files are in $out/<file>/"
+echo "demo: derivatives and manifest.json files are under out/demo-store/uploads/derived/<fileId>/"
+echo "demo: to run one pipeline on local files without Kafka: $mediad process FILE... --out DIR"
