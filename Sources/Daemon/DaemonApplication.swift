@@ -14,7 +14,7 @@ public struct DaemonApplication: Sendable {
     public let daemon: MediaDaemon
     public let services: [any Service]
     public let store: any ObjectStore
-    /// Called with the HTTP port once the endpoint listens.
+    public let pool: WorkerPool
     public let configuration: DaemonConfiguration
 
     /// - Parameters:
@@ -72,7 +72,7 @@ public struct DaemonApplication: Sendable {
                 return String(decoding: buffer, as: UTF8.self)
             },
             onRunning: onHTTPRunning, logger: logger)
-        return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, configuration: configuration)
+        return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, pool: pool, configuration: configuration)
     }
 
     /// S3 from the configuration and the standard AWS environment, or the local directory store.

@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import MediadTestSupport
 import ObjectStorage
+import PipelineEngine
 import Testing
 
 @Suite("mediad serve end to end: mock Kafka cluster over TCP, local store", .serialized, .timeLimit(.minutes(5)))
@@ -93,6 +94,37 @@ struct DaemonEndToEndTests {
             #expect(NSDictionary(dictionary: datas[0]["timings"] as? [String: Any] ?? [:]) == NSDictionary(dictionary: datas[1]["timings"] as? [String: Any] ?? [:]), "same result, not recomputed")
             #expect(daemon.metricsText().contains("mediad_answered_from_manifest_total 1"))
             try await daemon.stop()
+        } catch {
+            try? await daemon.stop()
+            throw error
+        }
+    }
+}
+
+@Suite("mediad serve under load", .serialized, .timeLimit(.minutes(5)))
+struct DaemonLoadTests {
+    @Test("300 queued events with a pool of 2: work in flight never exceeds the bound, every event answered")
+    func backpressure() async throws {
+        let daemon = try await DaemonHarness { configuration in
+            configuration.concurrency = 2
+            configuration.queueDepth = 2
+        }
+        do {
+            _ = try await daemon.put(TestPaths.image("orientation-3.jpg"), key: "in/small.jpg")
+            let count = 300
+            for index in 0..<count {
+                try await daemon.send(DaemonHarness.cloudEvent(fileId: "load-\(index)", key: "in/small.jpg"), key: "load-\(index)")
+            }
+            let processed = try await daemon.collect(count, topics: [daemon.configuration.outputTopic], timeout: .seconds(180))
+            #expect(Set(processed.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }).count == count)
+            #expect(daemon.application.daemon.peakAdmitted <= daemon.application.daemon.admissionCapacity)
+            #expect(daemon.application.daemon.peakAdmitted == 4, "the bound was reached, so it was the bound that held")
+            #expect(daemon.application.pool.snapshot.peakRunningWeight <= 2)
+            #expect(daemon.metricsText().contains(#"mediad_outcomes_total{status="succeeded"} \#(count)"#))
+            try await Task.sleep(for: .seconds(2))
+            try await daemon.stop()
+            let committed = try await daemon.committed(topic: "file.uploaded", partitions: 2)
+            #expect(committed.values.reduce(0, +) == Int64(count))
         } catch {
             try? await daemon.stop()
             throw error

@@ -8,6 +8,7 @@ final class AdmissionGate: Sendable {
 
     private struct State {
         var admitted = 0
+        var peak = 0
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -19,6 +20,9 @@ final class AdmissionGate: Sendable {
 
     var admitted: Int { state.withLock { $0.admitted } }
 
+    /// The most messages ever admitted at once: proof that the bound held.
+    var peak: Int { state.withLock { $0.peak } }
+
     /// True when one more message would have to wait.
     var isFull: Bool { state.withLock { $0.admitted >= capacity } }
 
@@ -28,6 +32,7 @@ final class AdmissionGate: Sendable {
             let go = state.withLock { state -> Bool in
                 if state.admitted < capacity {
                     state.admitted += 1
+                    state.peak = max(state.peak, state.admitted)
                     return true
                 }
                 state.waiter = continuation

@@ -57,6 +57,12 @@ public final class MediaDaemon: Service, Sendable {
         }
     }
 
+    /// The most messages admitted at once (running plus waiting for a worker).
+    public var peakAdmitted: Int { gate.peak }
+
+    /// The bound on admitted messages: worker slots plus the queue depth.
+    public var admissionCapacity: Int { gate.capacity }
+
     /// Whether the consumer holds partitions (for `/readyz`).
     public var isAssigned: Bool { status.withLock { $0.assigned } }
 
