@@ -93,7 +93,7 @@ let package = Package(
         ),
         .target(
             name: "MediaProcessing",
-            dependencies: ["PipelineEngine", "Imaging", "ObjectStorage"],
+            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -132,7 +132,11 @@ let package = Package(
             dependencies: ["Imaging", "PipelineEngine", "MediaProcessing", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VideoTests", dependencies: ["Video", "PipelineEngine"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VideoTests",
+            dependencies: ["Video", "PipelineEngine", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ObjectStorageTests",
             dependencies: [

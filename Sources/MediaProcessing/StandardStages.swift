@@ -1,5 +1,6 @@
 import Imaging
 import PipelineEngine
+import Video
 
 /// The stage implementations this build of mediad ships.
 public enum StandardStages {
@@ -7,6 +8,7 @@ public enum StandardStages {
         var registry = StageRegistry()
         registry.register("checksum", ChecksumStage())
         ImagingStages.register(into: &registry)
+        VideoStages.register(into: &registry)
         return registry
     }
 

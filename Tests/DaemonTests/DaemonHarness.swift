@@ -7,6 +7,19 @@ import ObjectStorage
 import Prometheus
 import ServiceLifecycle
 
+import Synchronization
+
+final class MessageBox: Sendable {
+    private let storage = Mutex<[KafkaMessage]>([])
+
+    /// Appends and returns the new count.
+    func append(_ message: KafkaMessage) -> Int {
+        storage.withLock { $0.append(message); return $0.count }
+    }
+
+    var messages: [KafkaMessage] { storage.withLock { $0 } }
+}
+
 /// A real daemon in this process: librdkafka's mock cluster over loopback TCP, a local
 /// object store (or moto), the shipped pipelines. Tests produce events like a file service
 /// and read `media.processed` like a notification service.
@@ -20,9 +33,11 @@ final class DaemonHarness: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    init(adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
-        cluster = try MockKafkaCluster(brokers: 1)
-        root = try TestPaths.temporaryDirectory("daemon")
+    /// - Parameters:
+    ///   - cluster, root: reuse a broker and a store (a restarted daemon).
+    init(cluster existing: MockKafkaCluster? = nil, root existingRoot: URL? = nil, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
+        cluster = try existing ?? MockKafkaCluster(brokers: 1)
+        root = try existingRoot ?? TestPaths.temporaryDirectory("daemon")
         var configuration = DaemonConfiguration()
         configuration.brokers = cluster.bootstrapServers
         configuration.storage = "local"
@@ -34,7 +49,7 @@ final class DaemonHarness: Sendable {
         configuration.concurrency = 2
         configuration.retryBaseDelay = .milliseconds(20)
         adjust(&configuration)
-        for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] {
+        for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] where existing == nil {
             try cluster.createTopic(name: topic, partitions: partitions)
         }
         self.configuration = configuration
@@ -42,7 +57,7 @@ final class DaemonHarness: Sendable {
         var logger = Logger(label: "test.daemon")
         logger.logLevel = .warning
         application = try DaemonApplication.build(configuration: configuration, registry: registry, logger: logger)
-        try await application.store.createBucket("uploads")
+        if existingRoot == nil { try await application.store.createBucket("uploads") }
         producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]))
         let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
         self.group = group
@@ -73,25 +88,19 @@ final class DaemonHarness: Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration)
         try await consumer.subscribe(topics: topics)
         let deadline = ContinuousClock.now + timeout
-        var messages: [KafkaMessage] = []
-        let collected: [KafkaMessage] = await withTaskGroup(of: [KafkaMessage]?.self) { group in
+        // Records gathered so far survive the timeout: a partial result is a result.
+        let box = MessageBox()
+        await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                var local: [KafkaMessage] = []
                 for await event in consumer.events {
-                    if case .message(let message) = event { local.append(message) }
-                    if local.count >= count { break }
+                    if case .message(let message) = event, box.append(message) >= count { break }
                 }
-                return local
             }
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                return nil
-            }
-            let first = await group.next() ?? nil
+            group.addTask { try? await Task.sleep(until: deadline) }
+            await group.next()
             group.cancelAll()
-            return first ?? []
         }
-        messages = collected
+        let messages = box.messages
         await consumer.close()
         return messages
     }
@@ -113,10 +122,10 @@ final class DaemonHarness: Sendable {
     }
 
     /// Graceful shutdown, as on SIGTERM.
-    func stop() async throws {
+    func stop(keepStore: Bool = false) async throws {
         await group.triggerGracefulShutdown()
         try await running.value
         await producer.close()
-        try? FileManager.default.removeItem(at: root)
+        if !keepStore { try? FileManager.default.removeItem(at: root) }
     }
 }

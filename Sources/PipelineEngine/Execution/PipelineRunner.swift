@@ -43,6 +43,12 @@ public struct PipelineRunner: Sendable {
                     StageFailure(.dependencyFailed, "skipped because stage '\(input)' failed").issue(stage: stage.name))
                 continue
             }
+            if let input = stage.input, job.images[input] == nil {
+                // The input stage ran but had nothing to give (a poster for an audio-only
+                // file): this stage has nothing to do, which is not an error.
+                job.warnings.append(ProcessingIssue(stage: stage.name, code: "skipped", message: "stage '\(input)' produced no image"))
+                continue
+            }
             guard let runner = registry.runner(for: stage.kind.typeName, mediaType: job.sniffed.mediaType) else {
                 failedStages.insert(stage.name)
                 outcome.errors.append(
