@@ -1,0 +1,115 @@
+import Synchronization
+import Testing
+
+@testable import Kafka
+
+extension KafkaSuite {
+    @Suite("Rebalance")
+    struct Rebalance {
+        /// What the first member's revoke hook saw and returned.
+        final class RevokeLog: Sendable {
+            let calls = Mutex<[(revocation: KafkaRevocation, returned: [TopicPartitionOffset])]>([])
+        }
+
+        @Test(
+            "a second member joins mid-stream: the revoke hook runs, its offsets are committed, the new owner starts there, nothing is lost",
+            arguments: [KafkaConsumerConfiguration.AssignmentStrategy.range, .cooperativeSticky]
+        )
+        func secondMemberJoins(strategy: KafkaConsumerConfiguration.AssignmentStrategy) async throws {
+            let harness = try KafkaHarness()
+            let topic = "rebalance-\(strategy)"
+            try harness.cluster.createTopic(name: topic, partitions: 4)
+            let producer = try harness.makeProducer()
+
+            // The first member "processes" what it receives: its hook returns, per revoked
+            // partition, the offset after the last record it was handed.
+            let log = RevokeLog()
+            let firstEvents = Mutex<EventRecorder?>(nil)
+            let first = try harness.makeConsumer(group: "rebalance", strategy: strategy, onRevoke: { revocation in
+                let delivered = firstEvents.withLock { $0?.messages ?? [] }
+                var next: [TopicPartition: Int64] = [:]
+                for message in delivered where revocation.partitions.contains(message.topicPartition) {
+                    next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1)
+                }
+                let offsets = next.map { TopicPartitionOffset($0.key, offset: $0.value) }
+                log.calls.withLock { $0.append((revocation, offsets)) }
+                return offsets
+            })
+            let recorderA = EventRecorder(first)
+            firstEvents.withLock { $0 = recorderA }
+            try await first.subscribe(topics: [topic])
+
+            // Produce continuously, one record every 10 ms, until the second member has records.
+            let stop = Flag()
+            let production = Task { () -> Int in
+                var index = 0
+                while !stop.isSet, index < 3_000 {
+                    _ = try await producer.send(topic: topic, key: Array("key-\(index)".utf8), value: Array("value-\(index)".utf8))
+                    index += 1
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return index
+            }
+            try await recorderA.wait(for: "the first member to consume") { $0.messages.count >= 50 }
+            #expect(first.assignment.count == 4)
+
+            let second = try harness.makeConsumer(group: "rebalance", strategy: strategy)
+            let recorderB = EventRecorder(second)
+            try await second.subscribe(topics: [topic])
+            try await recorderB.wait(for: "the second member's records", timeout: .seconds(30)) { $0.messages.count >= 20 }
+            if strategy != .cooperativeSticky {
+                try await recorderA.wait(for: "the first member's new assignment") { $0.assigned.count >= 2 }
+            }
+            stop.set()
+            let total = try await production.value
+            try await recorderA.wait(for: "every record consumed at least once", timeout: .seconds(30)) { _ in
+                Set(recorderA.values + recorderB.values).count >= total
+            }
+
+            // The hook ran once per revocation, not lost, for the partitions revoked.
+            let (revocation, returned) = try #require(log.calls.withLock { $0.first })
+            #expect(!revocation.isLost)
+            #expect(recorderA.revoked.first?.partitions.sorted() == revocation.partitions.sorted())
+            let partitionsB = Set(recorderB.assigned.flatMap { $0 })
+            #expect(partitionsB.count == 2)
+            if strategy == .cooperativeSticky {
+                #expect(revocation.partitions.count == 2, "cooperative: only the moving partitions are revoked")
+                #expect(Set(revocation.partitions) == partitionsB)
+            } else {
+                #expect(revocation.partitions.count == 4, "eager: everything is revoked")
+            }
+
+            // What it returned is committed: at once (cooperative), or for the partitions
+            // assigned back after an eager rebalance (the mock refuses commits while the group
+            // re-joins; Apache Kafka accepts them, so moved partitions may be committed too).
+            let returnedOffsets = Dictionary(uniqueKeysWithValues: returned.map { ($0.topicPartition, $0.offset) })
+            #expect(Set(returnedOffsets.keys) == Set(revocation.partitions))
+            let committed = try await first.committedOffsets(for: revocation.partitions)
+            for partition in revocation.partitions {
+                if strategy == .cooperativeSticky || first.assignment.contains(partition) {
+                    #expect(committed[partition] == returnedOffsets[partition], "\(partition)")
+                } else {
+                    #expect(committed[partition] == nil || committed[partition] == returnedOffsets[partition], "\(partition)")
+                }
+            }
+
+            // Each member starts a partition it was given at the committed offset: the first
+            // member re-reads nothing, the second starts where the first's commit says.
+            for partition in partitionsB {
+                let firstOffset = recorderB.messages.filter { $0.topicPartition == partition }.map(\.offset).min()
+                #expect(firstOffset == committed[partition] ?? 0, "\(partition) resumes at the committed offset")
+            }
+            let offsetsA = recorderA.messages.map { "\($0.partition)/\($0.offset)" }
+            #expect(Set(offsetsA).count == offsetsA.count, "the first member was handed no record twice")
+            #expect(Set(recorderA.values + recorderB.values) == Set((0..<total).map { "value-\($0)" }), "nothing lost")
+            for partition in Int32(0)..<4 {
+                let offsets = Set((recorderA.messages + recorderB.messages).filter { $0.partition == partition }.map(\.offset))
+                #expect(offsets == Set(0..<Int64(offsets.count)), "no gap in partition \(partition)")
+            }
+
+            await second.close()
+            await first.close()
+            await producer.close()
+        }
+    }
+}
