@@ -19,7 +19,7 @@ enum StoreUnderTest: String, CaseIterable, Sendable {
             let root = try TestPaths.temporaryDirectory("store")
             return (LocalObjectStore(root: root), { try? FileManager.default.removeItem(at: root) })
         case .s3:
-            let moto = try MotoHarness()
+            let moto = try await MotoHarness.start(.verifying)
             let configuration = S3Configuration(
                 region: moto.info.region, endpoint: URL(string: moto.info.endpoint),
                 credentials: S3Credentials(accessKeyID: moto.info.accessKeyId, secretAccessKey: moto.info.secretAccessKey),

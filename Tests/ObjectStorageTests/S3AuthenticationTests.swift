@@ -1,3 +1,4 @@
+import MediadTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import MediadTestSupport
 import Foundation
 import Testing
 @testable import ObjectStorage
@@ -104,9 +105,9 @@ struct S3RetryTests {
         try await withProxiedStore(configure: { $0.readTimeout = .seconds(1) }) { store, bucket, proxy in
             _ = try await store.put(bucket: bucket, key: "slow", bytes: [9])
             try await proxy.inject([.delay(3, method: "HEAD", match: [bucket, "/slow"])])
-            let started = ContinuousClock.now
             #expect(try await store.head(bucket: bucket, key: "slow").size == 1)
-            #expect(ContinuousClock.now - started < .seconds(3), "did not wait for the slow answer")
+            // A second HEAD reached the proxy: the first was abandoned at the read timeout
+            // (had the client waited for the slow answer, one request would have succeeded).
             #expect(try await proxy.stats().count("HEAD", matching: bucket, "/slow") >= 2)
         }
     }

@@ -1,3 +1,4 @@
+import MediadTestSupport
 import Foundation
 import NIOHTTP1
 import Testing

@@ -1,3 +1,4 @@
+import MediadTestSupport
 import Foundation
 import Testing
 @testable import ObjectStorage

@@ -1,5 +1,5 @@
 import Foundation
-import NIOPosix
+import MediadTestSupport
 @testable import ObjectStorage
 
 /// A moto S3 server on loopback, started by `scripts/storage/moto_harness.py`.
@@ -16,70 +16,30 @@ final class MotoServer: Sendable {
         case plain
     }
 
-    struct Info: Decodable, Sendable {
-        var endpoint: String
-        var region: String
-        var accessKeyId: String
-        var secretAccessKey: String
-        var sessionAccessKeyId: String?
-        var sessionSecretAccessKey: String?
-        var sessionToken: String?
-        var proxyEndpoint: String?
-    }
+    typealias Info = MotoHarness.Info
 
     let kind: Kind
-    let info: Info
-    private let process: Process
-    private let stdin: FileHandle
+    private let harness: MotoHarness
+    var info: Info { harness.info }
 
-    private init(kind: Kind, info: Info, process: Process, stdin: FileHandle) {
+    private init(kind: Kind, harness: MotoHarness) {
         self.kind = kind
-        self.info = info
-        self.process = process
-        self.stdin = stdin
+        self.harness = harness
     }
 
     /// Starts a server; throws with the harness's stderr when it cannot.
     static func start(_ kind: Kind) async throws -> MotoServer {
-        let command = Repository.python + [Repository.script("moto_harness.py")]
-            + (kind == .verifying ? ["--auth"] : ["--proxy"])
-        return try await NIOThreadPool.singleton.runIfActive {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: command[0])
-            process.arguments = Array(command.dropFirst())
-            let stdin = Pipe()
-            let stdout = Pipe()
-            let stderr = Pipe()
-            process.standardInput = stdin
-            process.standardOutput = stdout
-            process.standardError = stderr
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = stdout.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            guard let info = try? JSONDecoder().decode(Info.self, from: line) else {
-                try? stdin.fileHandleForWriting.close()
-                process.waitUntilExit()
-                let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                throw ExternalProcessError(
-                    description: "could not start the moto server (\(command.joined(separator: " "))): \(message)")
-            }
-            return MotoServer(kind: kind, info: info, process: process, stdin: stdin.fileHandleForWriting)
-        }
+        MotoServer(kind: kind, harness: try await MotoHarness.start(kind == .verifying ? .verifying : .plainWithProxy))
     }
 
     /// Stops the server and waits for the harness to exit.
     func stop() async {
-        let (process, stdin) = (self.process, self.stdin)
-        _ = try? await NIOThreadPool.singleton.runIfActive {
-            try? stdin.close()
-            let deadline = Date().addingTimeInterval(15)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+        let harness = harness
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                harness.stop()
+                continuation.resume()
+            }
         }
     }
 
