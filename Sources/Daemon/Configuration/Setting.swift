@@ -50,20 +50,20 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Setting {
-    static func string(_ key: String, _ help: String, secret: Bool = false, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+    static func string(_ key: String, _ help: String, secret: Bool = false, _ path: any WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
         Setting(key: key, help: help, isSecret: secret, apply: { configuration, value throws(ConfigurationError) in
             guard !value.isEmpty else { throw ConfigurationError(setting: key, message: "must not be empty") }
             configuration[keyPath: path] = value
         }, read: { $0[keyPath: path] })
     }
 
-    static func optional(_ key: String, _ help: String, secret: Bool = false, _ path: WritableKeyPath<DaemonConfiguration, String?> & Sendable) -> Setting {
+    static func optional(_ key: String, _ help: String, secret: Bool = false, _ path: any WritableKeyPath<DaemonConfiguration, String?> & Sendable) -> Setting {
         Setting(key: key, help: help, isSecret: secret, apply: { configuration, value throws(ConfigurationError) in
             configuration[keyPath: path] = value.isEmpty ? nil : value
         }, read: { $0[keyPath: path] })
     }
 
-    static func integer(_ key: String, _ help: String, range: ClosedRange<Int>, _ path: WritableKeyPath<DaemonConfiguration, Int> & Sendable) -> Setting {
+    static func integer(_ key: String, _ help: String, range: ClosedRange<Int>, _ path: any WritableKeyPath<DaemonConfiguration, Int> & Sendable) -> Setting {
         Setting(key: key, help: help, isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             guard let number = Int(value), range.contains(number) else {
                 throw ConfigurationError(setting: key, message: "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(value)'")
@@ -72,7 +72,7 @@ extension Setting {
         }, read: { String($0[keyPath: path]) })
     }
 
-    static func boolean(_ key: String, _ help: String, _ path: WritableKeyPath<DaemonConfiguration, Bool> & Sendable) -> Setting {
+    static func boolean(_ key: String, _ help: String, _ path: any WritableKeyPath<DaemonConfiguration, Bool> & Sendable) -> Setting {
         Setting(key: key, help: help, isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             switch value.lowercased() {
             case "true", "yes", "1", "on": configuration[keyPath: path] = true
@@ -82,7 +82,7 @@ extension Setting {
         }, read: { String($0[keyPath: path]) })
     }
 
-    static func duration(_ key: String, _ help: String, _ path: WritableKeyPath<DaemonConfiguration, Duration> & Sendable) -> Setting {
+    static func duration(_ key: String, _ help: String, _ path: any WritableKeyPath<DaemonConfiguration, Duration> & Sendable) -> Setting {
         Setting(key: key, help: help, isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             guard let duration = Quantity.duration(value), duration > .zero else {
                 throw ConfigurationError(setting: key, message: "expected a duration such as 30s, 5m or 1h, got '\(value)'")
@@ -91,7 +91,7 @@ extension Setting {
         }, read: { formatDuration($0[keyPath: path]) })
     }
 
-    static func choice(_ key: String, _ help: String, _ choices: [String], _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+    static func choice(_ key: String, _ help: String, _ choices: [String], _ path: any WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
         Setting(key: key, help: help + " (" + choices.joined(separator: " | ") + ")", isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             guard choices.contains(value) else {
                 throw ConfigurationError(setting: key, message: "'\(value)' is not one of: \(choices.joined(separator: ", "))")

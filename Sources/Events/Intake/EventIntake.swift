@@ -52,7 +52,7 @@ public struct EventIntake: Sendable {
     }
 
     private func decodeStructured(_ object: [String: Any]) throws(IntakeError) -> IntakeResult {
-        var fields = JSONFields(object, path: "")
+        let fields = JSONFields(object, path: "")
         let specVersion = try fields.requiredString("specversion")
         guard specVersion == "1.0" else { throw IntakeError(.invalidField, "specversion \(specVersion) is not supported; expected 1.0") }
         let type = try fields.requiredString("type")

@@ -14,7 +14,7 @@ struct UploadData {
     var pipeline: String?
 
     static func decode(_ object: [String: Any], path: String) throws(IntakeError) -> UploadData {
-        var fields = JSONFields(object, path: path)
+        let fields = JSONFields(object, path: path)
         let fileId = try fields.requiredString("fileId")
         let key = try fields.requiredString("key")
         let sha256 = try fields.optionalString("sha256")?.lowercased()
