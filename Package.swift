@@ -125,7 +125,12 @@ let package = Package(
         .executableTarget(name: "mediad", dependencies: ["MediadCLI"], swiftSettings: swiftSettings),
 
         // MARK: Tests.
-        .target(name: "MediadTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .target(
+            name: "MediadTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "MediadTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ImagingTests",

@@ -36,8 +36,8 @@ struct JobRunnerTests {
 
     func runner(_ store: any ObjectStore) throws -> JobRunner {
         try StandardStages.prepare(for: Self.pipelines)
-        let processor = MediaProcessor(pipelines: Self.pipelines, registry: StandardStages.registry(), pool: WorkerPool(slots: 2), logger: Logger(label: "test"))
-        return JobRunner(processor: processor, store: store, settings: .init(retryBaseDelay: .milliseconds(10)), logger: Logger(label: "test"))
+        let processor = MediaProcessor(pipelines: Self.pipelines, registry: StandardStages.registry(), pool: WorkerPool(slots: 2), logger: Logger.quiet)
+        return JobRunner(processor: processor, store: store, settings: .init(retryBaseDelay: .milliseconds(10)), logger: Logger.quiet)
     }
 
     func upload(_ store: any ObjectStore, _ fixture: String, key: String) async throws -> ObjectInfo {

@@ -24,7 +24,7 @@ struct ImageHarness {
 
     func process(_ file: URL, fileId: String? = nil, declared: String? = nil) async throws -> ProcessedData {
         let processor = MediaProcessor(
-            pipelines: pipelines, registry: StandardStages.registry(), pool: Self.pool, logger: Logger(label: "test"))
+            pipelines: pipelines, registry: StandardStages.registry(), pool: Self.pool, logger: Logger.quiet)
         let request = ProcessingRequest(
             file: file, fileId: fileId ?? file.deletingPathExtension().lastPathComponent, declaredContentType: declared)
         return try await processor.process(request, sink: LocalDirectorySink(root: output))

@@ -24,7 +24,7 @@ struct PipelineRunnerTests {
         return JobContext(
             file: TestPaths.image("exif-rich.jpg"), size: 1000,
             sniffed: SniffedType(mediaType: .video, contentType: "video/mp4", format: "mp4"), pipeline: pipeline,
-            workDirectory: FileManager.default.temporaryDirectory, logger: Logger(label: "test"))
+            workDirectory: FileManager.default.temporaryDirectory, logger: Logger.quiet)
     }
 
     private let yaml = """
@@ -78,7 +78,7 @@ struct PipelineRunnerTests {
         let job = JobContext(
             file: TestPaths.image("exif-rich.jpg"), size: 9000,
             sniffed: SniffedType(mediaType: .video, contentType: "video/mp4", format: "mp4"), pipeline: pipeline,
-            workDirectory: FileManager.default.temporaryDirectory, logger: Logger(label: "test"))
+            workDirectory: FileManager.default.temporaryDirectory, logger: Logger.quiet)
         let outcome = PipelineRunner(registry: registry).run(job)
         #expect(outcome.status == .failed)
         #expect(outcome.errors.map(\.code) == ["too_large"])

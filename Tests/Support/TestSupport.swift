@@ -136,3 +136,14 @@ public enum ExifTool {
         })
     }
 }
+
+import Logging
+
+extension Logger {
+    /// Warnings and errors only: test output shows what went wrong, not every processed file.
+    public static var quiet: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return logger
+    }
+}

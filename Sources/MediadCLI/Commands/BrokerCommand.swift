@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Daemon
 import Kafka
 
@@ -14,8 +15,9 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         let cluster = try MockKafkaCluster(brokers: brokers)
         try EmbeddedBroker.createTopics(cluster, configuration: DaemonConfiguration())
-        print(cluster.bootstrapServers)
-        print("topics: file.uploaded (4 partitions), media.processed (4), file.uploaded.dlq (1), file.reprocess (2); Ctrl-C stops")
+        // Written unbuffered: scripts read the address from a pipe or file right away.
+        let banner = "\(cluster.bootstrapServers)\ntopics: file.uploaded (4 partitions), media.processed (4), file.uploaded.dlq (1), file.reprocess (2); Ctrl-C stops\n"
+        FileHandle.standardOutput.write(Data(banner.utf8))
         await cluster.run()
     }
 }
