@@ -40,7 +40,7 @@ pids+=($!)
 for _ in $(seq 1 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
 brokers=$(head -1 "$work/broker.out")
 "$mediad" serve --brokers "$brokers" --concurrency "$CONCURRENCY" --http-port 0 \
-  --set storage=local --set storageRoot="$work/store" --set logLevel=error &
+  --set storage=local --set storageRoot="$work/store" --set logLevel=error ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} &
 pids+=($!)
 sleep 4   # the mock's first group join takes ~3 s
 start=$(date +%s.%N)

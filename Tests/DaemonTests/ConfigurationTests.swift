@@ -15,7 +15,7 @@ struct ConfigurationTests {
         #expect(configuration.outputTopic == "media.processed")
         #expect(configuration.dlqTopic == "file.uploaded.dlq")
         #expect(configuration.keyTemplate == "derived/{fileId}/{name}.{ext}")
-        #expect(configuration.effectiveQueueDepth == configuration.concurrency)
+        #expect(configuration.effectiveQueueDepth == 3 * configuration.concurrency)
         #expect(loaded.sources["brokers"] == "flag --brokers")
     }
 

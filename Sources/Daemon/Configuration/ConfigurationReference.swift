@@ -8,7 +8,8 @@ public enum ConfigurationReference {
         ]
         for setting in Settings.all {
             var value = setting.value(in: defaults) ?? "(unset)"
-            if ["concurrency", "queueDepth"].contains(setting.key) { value = "number of cores" }
+            if setting.key == "concurrency" { value = "number of cores" }
+            if setting.key == "queueDepth" { value = "3 × concurrency" }
             if setting.key == "instance" { value = "host name" }
             if setting.key == "scratchDirectory" { value = "system temporary directory" }
             lines.append("| `\(setting.key)` | `\(setting.environmentVariable)` | `\(setting.flag)` or `--set \(setting.key)=…` | `\(value)` | \(setting.help) |")

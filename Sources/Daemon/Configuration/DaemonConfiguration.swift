@@ -19,7 +19,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     // MARK: Processing
     public var concurrency = ProcessInfo.processInfo.activeProcessorCount
-    /// Jobs waiting for a worker before the consumer pauses its partitions.
+    /// Messages admitted beyond the worker slots before the consumer pauses its partitions.
+    /// Jobs download, upload and emit outside the worker pool, so a queue deeper than the
+    /// pool keeps the workers busy (default: 3 × concurrency).
     public var queueDepth: Int?
     /// Worker slots a video job takes (a transcode costs more than a photo).
     public var videoJobWeight = 2
@@ -64,5 +66,5 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    public var effectiveQueueDepth: Int { queueDepth ?? concurrency }
+    public var effectiveQueueDepth: Int { queueDepth ?? 3 * concurrency }
 }

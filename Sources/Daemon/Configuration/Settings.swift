@@ -11,7 +11,7 @@ public enum Settings {
         .string("dlqTopic", "Dead-letter topic for messages that cannot be processed.", \.dlqTopic),
         .string("uploadEventType", "CloudEvent type of uploads.", \.uploadEventType),
         .integer("concurrency", "Worker slots for media work (default: number of cores).", range: 1...256, \.concurrency),
-        Setting(key: "queueDepth", help: "Jobs waiting for a worker before the consumer pauses (default: concurrency).", isSecret: false, apply: { configuration, value throws(ConfigurationError) in
+        Setting(key: "queueDepth", help: "Messages admitted beyond the worker slots before the consumer pauses (default: 3 × concurrency, since jobs also wait on storage and the broker).", isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             guard let number = Int(value), (0...10000).contains(number) else {
                 throw ConfigurationError(setting: "queueDepth", message: "expected a whole number from 0 to 10000, got '\(value)'")
             }
