@@ -134,10 +134,10 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// Full jitter: a random delay up to base × 2^(try − 1), capped at 30 s.
+    /// Exponential backoff with jitter: a random delay between half and all of
+    /// base × 2^(try − 1), capped at 30 s, so retries from many jobs do not arrive together.
     func backoff(_ tries: Int) -> Duration {
-        let cap = min(30_000.0, Double(settings.retryBaseDelay.components.seconds * 1000) + Double(settings.retryBaseDelay.components.attoseconds) / 1e15)
-        let ceiling = min(30_000.0, cap * pow(2, Double(tries - 1)))
+        let ceiling = min(30_000.0, settings.retryBaseDelay.milliseconds * pow(2, Double(tries - 1)))
         return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling)))
     }
 

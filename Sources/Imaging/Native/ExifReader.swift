@@ -167,10 +167,3 @@ struct ExifFacts: Equatable {
         return GeoLocation(latitude: latitude.rounded(toPlaces: 7), longitude: longitude.rounded(toPlaces: 7), altitude: altitude)
     }
 }
-
-extension Double {
-    func rounded(toPlaces places: Int) -> Double {
-        let factor = pow(10, Double(places))
-        return (self * factor).rounded() / factor
-    }
-}

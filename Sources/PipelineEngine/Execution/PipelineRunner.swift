@@ -126,7 +126,8 @@ extension Duration {
 }
 
 extension Double {
-    func rounded(toPlaces places: Int) -> Double {
+    /// Rounds to a number of decimal places, for reported figures (timings, coordinates).
+    public func rounded(toPlaces places: Int) -> Double {
         let factor = pow(10, Double(places))
         return (self * factor).rounded() / factor
     }
