@@ -63,7 +63,7 @@ public struct JobRunner: Sendable {
         } catch let error as ObjectStorageError {
             return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
         }
-        if let reused = await existingResult(for: event, head: head, sink: sink, attempt: attempt) {
+        if !event.force, let reused = await existingResult(for: event, head: head, sink: sink, attempt: attempt) {
             logger.info("answered from the manifest", metadata: ["pipeline": "\(reused.pipeline.name) v\(reused.pipeline.version)"])
             return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
         }

@@ -61,7 +61,7 @@ public struct EventIntake: Sendable {
         if type.hasPrefix("com.amazonaws.s3.") {
             return try S3Notification.decodeCloudEvent(type: type, subject: subject, data: object["data"], intake: self)
         }
-        guard type == uploadType else {
+        guard type == uploadType || type == UploadEvent.reprocessType else {
             throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)'")
         }
         let data: [String: Any]
@@ -83,7 +83,7 @@ public struct EventIntake: Sendable {
         if type.hasPrefix("com.amazonaws.s3.") {
             return try S3Notification.decodeCloudEvent(type: type, subject: headers["ce_subject"], data: Self.parseJSON(value), intake: self)
         }
-        guard type == uploadType else {
+        guard type == uploadType || type == UploadEvent.reprocessType else {
             throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)'")
         }
         guard let data = try Self.parseJSON(value) as? [String: Any] else {
@@ -96,7 +96,7 @@ public struct EventIntake: Sendable {
         let event = UploadEvent(
             fileId: data.fileId, bucket: data.bucket, key: data.key, size: data.size, contentType: data.contentType,
             etag: data.etag, sha256: data.sha256, ownerId: data.ownerId, albumId: data.albumId, pipeline: data.pipeline,
-            encoding: encoding, eventId: eventId)
+            force: data.force, encoding: encoding, eventId: eventId)
         return try admit([event])
     }
 

@@ -12,6 +12,7 @@ struct UploadData {
     var ownerId: String?
     var albumId: String?
     var pipeline: String?
+    var force: Bool
 
     static func decode(_ object: [String: Any], path: String) throws(IntakeError) -> UploadData {
         let fields = JSONFields(object, path: path)
@@ -27,7 +28,7 @@ struct UploadData {
             fileId: fileId, bucket: try fields.optionalString("bucket"), key: key, size: size,
             contentType: try fields.optionalString("contentType"), etag: try fields.optionalString("etag"), sha256: sha256,
             ownerId: try fields.optionalString("ownerId"), albumId: try fields.optionalString("albumId"),
-            pipeline: try fields.optionalString("pipeline"))
+            pipeline: try fields.optionalString("pipeline"), force: try fields.optionalBool("force") ?? false)
     }
 }
 
@@ -58,6 +59,14 @@ struct JSONFields {
             throw IntakeError(.invalidField, "field '\(path)\(name)' must be a string")
         }
         return text.isEmpty ? nil : text
+    }
+
+    func optionalBool(_ name: String) throws(IntakeError) -> Bool? {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            throw IntakeError(.invalidField, "field '\(path)\(name)' must be true or false")
+        }
+        return number.boolValue
     }
 
     func optionalInteger(_ name: String) throws(IntakeError) -> Int64? {

@@ -1,5 +1,8 @@
 /// A `file.uploaded` fact, whichever of the accepted encodings it arrived in (BRIEF §1).
 public struct UploadEvent: Sendable, Equatable {
+    /// The CloudEvent type of backfill work published by `mediad reprocess --publish`.
+    public static let reprocessType = "file.reprocess"
+
     public enum Encoding: String, Sendable {
         case cloudEventStructured = "cloudevents-structured"
         case cloudEventBinary = "cloudevents-binary"
@@ -21,6 +24,8 @@ public struct UploadEvent: Sendable, Equatable {
     public var albumId: String?
     /// A pipeline to use instead of the one the sniffed type selects.
     public var pipeline: String?
+    /// Recompute even when a manifest already describes this source (`mediad reprocess --all`).
+    public var force: Bool
     public var encoding: Encoding
     /// The CloudEvent id or S3 sequencer, for logs and de-duplication.
     public var eventId: String?
@@ -28,7 +33,7 @@ public struct UploadEvent: Sendable, Equatable {
     public init(
         fileId: String, bucket: String?, key: String, size: Int64? = nil, contentType: String? = nil, etag: String? = nil,
         sha256: String? = nil, ownerId: String? = nil, albumId: String? = nil, pipeline: String? = nil,
-        encoding: Encoding, eventId: String? = nil
+        force: Bool = false, encoding: Encoding, eventId: String? = nil
     ) {
         self.fileId = fileId
         self.bucket = bucket
@@ -40,6 +45,7 @@ public struct UploadEvent: Sendable, Equatable {
         self.ownerId = ownerId
         self.albumId = albumId
         self.pipeline = pipeline
+        self.force = force
         self.encoding = encoding
         self.eventId = eventId
     }
@@ -86,5 +92,13 @@ public struct IntakeResult: Sendable, Equatable {
     public init(events: [UploadEvent] = [], ignored: [String] = []) {
         self.events = events
         self.ignored = ignored
+    }
+}
+
+extension UploadEvent {
+    /// The id mediad gives an object announced without one (S3 notifications, reprocess by
+    /// key): the same bucket and key always get the same id, so its manifest is found again.
+    public static func stableFileId(bucket: String, key: String) -> String {
+        S3Notification.stableFileId(bucket: bucket, key: key)
     }
 }
