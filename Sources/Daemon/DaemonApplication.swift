@@ -53,7 +53,11 @@ public struct DaemonApplication: Sendable {
         consumerConfiguration.options = configuration.kafka
         let daemon = try MediaDaemon(
             configuration: configuration, jobs: jobs, producer: producer, metrics: metrics, logger: logger,
-            consumerFactory: { hook in try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger) })
+            consumerFactory: { groupID, hook in
+                var consumerConfiguration = consumerConfiguration
+                consumerConfiguration.groupID = groupID
+                return try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger)
+            })
 
         let http = OperationsEndpoint.application(
             host: configuration.httpHost, port: configuration.httpPort,

@@ -8,7 +8,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var brokers = "localhost:9092"
     public var group = "mediad"
     public var topic = "file.uploaded"
-    /// Backfill work from `mediad reprocess --publish`; consumed only with spare capacity.
+    /// Backfill work from `mediad reprocess --publish`; consumed only with spare capacity
+    /// (empty: not consumed).
     public var reprocessTopic = "file.reprocess"
     public var outputTopic = "media.processed"
     public var dlqTopic = "file.uploaded.dlq"
@@ -67,4 +68,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public init() {}
 
     public var effectiveQueueDepth: Int { queueDepth ?? 3 * concurrency }
+
+    /// The consumer group of the reprocess topic: separate, so backfill and uploads keep
+    /// their own offsets and a rebalance of one does not stop the other.
+    public var reprocessGroup: String { "\(group)-reprocess" }
 }

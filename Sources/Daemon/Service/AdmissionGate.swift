@@ -1,21 +1,56 @@
 import Synchronization
 
 /// Bounds how many messages are being worked on at once (running plus waiting for a worker),
-/// so a burst of uploads never turns into unbounded memory. The consumer loop waits here
-/// before taking the next message, and pauses its partitions while it waits.
+/// so a burst of uploads never turns into unbounded memory. Each consumer loop waits here
+/// before taking its next message, and pauses its partitions while it waits.
+///
+/// Uploads come first. Backfill work (`file.reprocess`) is admitted only into spare capacity:
+/// while fewer than `backfillCapacity` messages are admitted (a worker is idle) and no
+/// upload is waiting. A freed place always goes to a waiting upload, so a bulk reprocess
+/// delays a fresh upload by at most the jobs already running.
 final class AdmissionGate: Sendable {
+    enum Priority: Sendable {
+        case upload
+        case backfill
+    }
+
     let capacity: Int
+    let backfillCapacity: Int
 
     private struct State {
         var admitted = 0
         var peak = 0
-        var waiter: CheckedContinuation<Void, Never>?
+        var backfillAdmitted = 0
+        var backfillPeak = 0
+        /// The consumer loops waiting for a place.
+        var uploadWaiter: CheckedContinuation<Void, Never>?
+        var backfillWaiter: CheckedContinuation<Void, Never>?
+
+        func allows(_ priority: Priority, capacity: Int, backfillCapacity: Int) -> Bool {
+            switch priority {
+            case .upload: admitted < capacity
+            case .backfill: uploadWaiter == nil && admitted < backfillCapacity
+            }
+        }
+
+        mutating func take(_ priority: Priority) {
+            admitted += 1
+            peak = max(peak, admitted)
+            if priority == .backfill {
+                backfillAdmitted += 1
+                backfillPeak = max(backfillPeak, backfillAdmitted)
+            }
+        }
     }
 
     private let state = Mutex(State())
 
-    init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: worker slots plus queue depth.
+    ///   - backfillCapacity: the admitted count below which backfill may start (the worker slots).
+    init(capacity: Int, backfillCapacity: Int? = nil) {
         self.capacity = max(1, capacity)
+        self.backfillCapacity = max(1, min(backfillCapacity ?? capacity, self.capacity))
     }
 
     var admitted: Int { state.withLock { $0.admitted } }
@@ -23,33 +58,48 @@ final class AdmissionGate: Sendable {
     /// The most messages ever admitted at once: proof that the bound held.
     var peak: Int { state.withLock { $0.peak } }
 
-    /// True when one more message would have to wait.
-    var isFull: Bool { state.withLock { $0.admitted >= capacity } }
+    /// The most backfill messages ever admitted at once.
+    var backfillPeak: Int { state.withLock { $0.backfillPeak } }
 
-    /// Takes a place, waiting while all are taken. Only the consumer loop calls this.
-    func admit() async {
+    /// True when one more message of this priority would have to wait.
+    func isFull(for priority: Priority = .upload) -> Bool {
+        state.withLock { !$0.allows(priority, capacity: capacity, backfillCapacity: backfillCapacity) }
+    }
+
+    /// Takes a place, waiting while none is available to this priority. One waiter per
+    /// priority: only that priority's consumer loop calls this.
+    func admit(_ priority: Priority = .upload) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let go = state.withLock { state -> Bool in
-                if state.admitted < capacity {
-                    state.admitted += 1
-                    state.peak = max(state.peak, state.admitted)
+                if state.allows(priority, capacity: capacity, backfillCapacity: backfillCapacity) {
+                    state.take(priority)
                     return true
                 }
-                state.waiter = continuation
+                switch priority {
+                case .upload: state.uploadWaiter = continuation
+                case .backfill: state.backfillWaiter = continuation
+                }
                 return false
             }
             if go { continuation.resume() }
         }
     }
 
-    /// Gives a place back, waking the consumer loop if it waits.
-    func release() {
+    /// Gives a place back and hands it to a waiting upload first, then to waiting backfill.
+    func release(_ priority: Priority = .upload) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter   // the place passes straight to the waiter
-            }
             state.admitted -= 1
+            if priority == .backfill { state.backfillAdmitted -= 1 }
+            if let upload = state.uploadWaiter {
+                state.uploadWaiter = nil
+                state.take(.upload)
+                return upload
+            }
+            if let backfill = state.backfillWaiter, state.allows(.backfill, capacity: capacity, backfillCapacity: backfillCapacity) {
+                state.backfillWaiter = nil
+                state.take(.backfill)
+                return backfill
+            }
             return nil
         }
         waiter?.resume()

@@ -11,12 +11,18 @@ import Synchronization
 /// emits `media.processed` (or dead-letters what cannot be processed), and commits each
 /// partition only up to the first message without a recorded outcome.
 ///
+/// Backfill work from `mediad reprocess --publish` arrives on its own topic through a second
+/// consumer (group `<group>-reprocess`) and only gets spare capacity (`AdmissionGate`), so a
+/// bulk reprocess never starves fresh uploads.
+///
 /// Shutdown (SIGTERM/SIGINT through the service group): stop taking messages, let
 /// in-flight jobs finish within `shutdownTimeout` (then cancel them), commit, close the
-/// consumer, flush and close the producer.
+/// consumers, flush and close the producer.
 public final class MediaDaemon: Service, Sendable {
     let configuration: DaemonConfiguration
     let consumer: KafkaConsumer
+    /// Consumes `reprocessTopic`; nil when that topic is disabled (empty).
+    let backfillConsumer: KafkaConsumer?
     let producer: KafkaProducer
     let jobs: JobRunner
     let intake: EventIntake
@@ -32,10 +38,10 @@ public final class MediaDaemon: Service, Sendable {
         var stopping = false
     }
 
-    /// - Parameter consumerFactory: makes the consumer with the daemon's revoke hook.
+    /// - Parameter consumerFactory: makes a consumer for a group id with the daemon's revoke hook.
     public init(
         configuration: DaemonConfiguration, jobs: JobRunner, producer: KafkaProducer, metrics: DaemonMetrics, logger: Logger,
-        consumerFactory: (@escaping KafkaRevokeHook) throws -> KafkaConsumer
+        consumerFactory: (_ groupID: String, _ onRevoke: @escaping KafkaRevokeHook) throws -> KafkaConsumer
     ) throws {
         let tracker = OffsetTracker()
         self.configuration = configuration
@@ -44,26 +50,31 @@ public final class MediaDaemon: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         self.tracker = tracker
-        self.gate = AdmissionGate(capacity: configuration.concurrency + configuration.effectiveQueueDepth)
+        self.gate = AdmissionGate(capacity: configuration.concurrency + configuration.effectiveQueueDepth, backfillCapacity: configuration.concurrency)
         self.intake = EventIntake(
             uploadType: configuration.uploadEventType, allowedBuckets: Set(configuration.allowedBuckets),
             ignoredKeyPrefixes: [Self.ownOutputPrefix(configuration.keyTemplate)].compactMap { $0 })
-        self.consumer = try consumerFactory { revocation in
-            // Runs on the consumer's polling thread: commit what is done, forget the rest.
+        // Runs on the consumer's polling thread: commit what is done, forget the rest.
+        let revokeHook: KafkaRevokeHook = { revocation in
             let partitions = revocation.partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) }
             let done = tracker.committable().filter { partitions.contains($0.key) }
             tracker.revoke(partitions)
             return done.map { TopicPartitionOffset(topic: $0.key.topic, partition: Int32($0.key.partition), offset: $0.value) }
         }
+        self.consumer = try consumerFactory(configuration.group, revokeHook)
+        self.backfillConsumer = configuration.reprocessTopic.isEmpty ? nil : try consumerFactory(configuration.reprocessGroup, revokeHook)
     }
 
     /// The most messages admitted at once (running plus waiting for a worker).
     public var peakAdmitted: Int { gate.peak }
 
+    /// The most backfill messages admitted at once (never more than the worker slots).
+    public var peakBackfillAdmitted: Int { gate.backfillPeak }
+
     /// The bound on admitted messages: worker slots plus the queue depth.
     public var admissionCapacity: Int { gate.capacity }
 
-    /// Whether the consumer holds partitions (for `/readyz`).
+    /// Whether the upload consumer holds partitions (for `/readyz`).
     public var isAssigned: Bool { status.withLock { $0.assigned } }
 
     public func run() async throws {
@@ -72,17 +83,24 @@ public final class MediaDaemon: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.commitPeriodically() }
-                await self.consume(into: &group)
+                if let backfill = self.backfillConsumer {
+                    group.addTask { await self.consumeBackfill(backfill) }
+                }
+                await self.consume(consumer, priority: .upload, into: &group)
                 // Shutdown: no new work; give in-flight jobs their deadline, then cancel them.
+                self.status.withLock { $0.stopping = true }
+                self.backfillConsumer?.pauseAll()
                 await self.drain(timeout: self.configuration.shutdownTimeout)
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             self.status.withLock { $0.stopping = true }
             self.consumer.pauseAll()
+            self.backfillConsumer?.pauseAll()
         }
         await commit()
         await consumer.close()
+        await backfillConsumer?.close()
         do {
             try await producer.flush(timeout: .seconds(10))
         } catch {
@@ -94,23 +112,43 @@ public final class MediaDaemon: Service, Sendable {
 
     private var isStopping: Bool { status.withLock { $0.stopping } }
 
-    private func consume(into group: inout DiscardingTaskGroup) async {
+    /// Subscribes to the reprocess topic once uploads have their partitions (or after a grace
+    /// period, for an instance that gets none), so that at start uploads are fetched first.
+    private func consumeBackfill(_ backfill: KafkaConsumer) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !isAssigned, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        guard !Task.isCancelled, !isStopping else { return }
+        do {
+            try await backfill.subscribe(topics: [configuration.reprocessTopic])
+        } catch {
+            logger.error("cannot subscribe to the reprocess topic", metadata: ["topic": "\(configuration.reprocessTopic)", "error": "\(error)"])
+            return
+        }
+        logger.info("consuming backfill with spare capacity", metadata: ["topic": "\(configuration.reprocessTopic)", "group": "\(configuration.reprocessGroup)"])
+        await withDiscardingTaskGroup { jobs in
+            await consume(backfill, priority: .backfill, into: &jobs)
+        }
+    }
+
+    private func consume(_ consumer: KafkaConsumer, priority: AdmissionGate.Priority, into group: inout DiscardingTaskGroup) async {
         for await event in consumer.events.cancelOnGracefulShutdown() {
             if isStopping { break }
             switch event {
             case .message(let message):
-                if gate.isFull {
+                if gate.isFull(for: priority) {
                     // Backpressure: stop fetching, keep polling (the member stays in the group).
                     consumer.pauseAll()
-                    metrics.paused(true)
-                    await gate.admit()
+                    if priority == .upload { metrics.paused(true) }
+                    await gate.admit(priority)
                     if !isStopping { consumer.resumeAll() }
-                    metrics.paused(false)
+                    if priority == .upload { metrics.paused(false) }
                 } else {
-                    await gate.admit()
+                    await gate.admit(priority)
                 }
                 if isStopping {
-                    gate.release()
+                    gate.release(priority)
                     break
                 }
                 let partition = OffsetTracker.Partition(topic: message.topic, partition: Int(message.partition))
@@ -119,7 +157,7 @@ public final class MediaDaemon: Service, Sendable {
                 metrics.jobsInFlight(gate.admitted)
                 group.addTask {
                     defer {
-                        self.gate.release()
+                        self.gate.release(priority)
                         self.metrics.jobsInFlight(self.gate.admitted)
                     }
                     if await self.handle(message) {
@@ -127,10 +165,10 @@ public final class MediaDaemon: Service, Sendable {
                     }
                 }
             case .partitionsAssigned(let partitions):
-                status.withLock { $0.assigned = !consumer.assignment.isEmpty }
+                if priority == .upload { status.withLock { $0.assigned = !consumer.assignment.isEmpty } }
                 logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             case .partitionsRevoked(let partitions, let lost):
-                status.withLock { $0.assigned = !consumer.assignment.isEmpty }
+                if priority == .upload { status.withLock { $0.assigned = !consumer.assignment.isEmpty } }
                 tracker.revoke(partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) })
                 logger.notice("partitions revoked", metadata: ["partitions": "\(partitions)", "lost": "\(lost)"])
             case .error(let error):
@@ -162,11 +200,17 @@ public final class MediaDaemon: Service, Sendable {
     func commit() async {
         let offsets = tracker.committable()
         guard !offsets.isEmpty else { return }
-        do {
-            try await consumer.commit(offsets.map { TopicPartitionOffset(topic: $0.key.topic, partition: Int32($0.key.partition), offset: $0.value) })
-            tracker.didCommit(offsets)
-        } catch {
-            logger.warning("commit failed; will retry", metadata: ["error": "\(error)"])
+        // Each consumer commits its own topic's partitions, in its own group.
+        let byConsumer = Dictionary(grouping: offsets) { $0.key.topic == configuration.reprocessTopic }
+        for (isBackfill, part) in byConsumer {
+            guard let owner = isBackfill ? backfillConsumer : consumer else { continue }
+            let committed = Dictionary(uniqueKeysWithValues: part.map { ($0.key, $0.value) })
+            do {
+                try await owner.commit(part.map { TopicPartitionOffset(topic: $0.key.topic, partition: Int32($0.key.partition), offset: $0.value) })
+                tracker.didCommit(committed)
+            } catch {
+                logger.warning("commit failed; will retry", metadata: ["error": "\(error)"])
+            }
         }
     }
 
