@@ -111,9 +111,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Backfill",
+            dependencies: [
+                "Daemon", "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "MediadCLI",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Daemon", "Kafka", "Events",
+                "MediaProcessing", "ObjectStorage", "Daemon", "Backfill", "Kafka", "Events",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -171,6 +180,21 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BackfillTests",
+            dependencies: [
+                "Backfill", "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "MediadTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["Daemon", "MediadTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

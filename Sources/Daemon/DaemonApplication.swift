@@ -25,20 +25,9 @@ public struct DaemonApplication: Sendable {
         configuration: DaemonConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
         onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> DaemonApplication {
-        let pipelines = try PipelineLoader.loadDirectory(URL(fileURLWithPath: configuration.pipelines))
-        try StandardStages.prepare(for: pipelines)
         let store = try makeStore(configuration)
-        let pool = WorkerPool(slots: configuration.concurrency, queueDepth: configuration.effectiveQueueDepth, label: "mediad.workers")
-        let processor = MediaProcessor(
-            pipelines: pipelines, registry: StandardStages.registry(), pool: pool, logger: logger,
-            scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
-        let jobs = JobRunner(
-            processor: processor, store: store,
-            settings: .init(
-                derivativesBucket: configuration.derivativesBucket, keyTemplate: configuration.keyTemplate,
-                retryAttempts: configuration.retryAttempts, retryBaseDelay: configuration.retryBaseDelay,
-                scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory)),
-            logger: logger)
+        let jobs = try makeJobRunner(configuration: configuration, store: store, logger: logger)
+        let pool = jobs.processor.pool
         let metrics = DaemonMetrics(factory: PrometheusMetricsFactory(registry: registry))
         let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
 
@@ -79,8 +68,27 @@ public struct DaemonApplication: Sendable {
         return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, pool: pool, configuration: configuration)
     }
 
+    /// The pipelines, the bounded worker pool and the job runner of a configuration: what
+    /// `serve` runs per event and `reprocess` runs per file.
+    /// - Throws: `PipelineConfigError` for invalid pipelines.
+    public static func makeJobRunner(configuration: DaemonConfiguration, store: any ObjectStore, logger: Logger) throws -> JobRunner {
+        let pipelines = try PipelineLoader.loadDirectory(URL(fileURLWithPath: configuration.pipelines))
+        try StandardStages.prepare(for: pipelines)
+        let pool = WorkerPool(slots: configuration.concurrency, queueDepth: configuration.effectiveQueueDepth, label: "mediad.workers")
+        let processor = MediaProcessor(
+            pipelines: pipelines, registry: StandardStages.registry(), pool: pool, logger: logger,
+            scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
+        return JobRunner(
+            processor: processor, store: store,
+            settings: .init(
+                derivativesBucket: configuration.derivativesBucket, keyTemplate: configuration.keyTemplate,
+                retryAttempts: configuration.retryAttempts, retryBaseDelay: configuration.retryBaseDelay,
+                scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory)),
+            logger: logger)
+    }
+
     /// S3 from the configuration and the standard AWS environment, or the local directory store.
-    static func makeStore(_ configuration: DaemonConfiguration) throws -> any ObjectStore {
+    public static func makeStore(_ configuration: DaemonConfiguration) throws -> any ObjectStore {
         if configuration.storage == "local" {
             return LocalObjectStore(root: URL(fileURLWithPath: configuration.storageRoot))
         }

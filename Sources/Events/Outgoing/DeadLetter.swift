@@ -12,6 +12,8 @@ public struct DeadLetter: Sendable, Equatable {
         public static let failedAt = "mediad-failed-at"
         /// How many times `mediad dlq replay` has sent this message back: stops endless loops.
         public static let replayCount = "mediad-replay-count"
+        /// On a replayed message: the dead letter (partition:offset) it was replayed from.
+        public static let replayedFrom = "mediad-replayed-from"
         public static let all = [errorCode, errorMessage, originalTopic, originalPartition, originalOffset, failedAt]
     }
 

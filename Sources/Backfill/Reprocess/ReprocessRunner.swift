@@ -1,0 +1,313 @@
+import Daemon
+import Events
+import Foundation
+import Kafka
+import Logging
+import MediaProcessing
+import ObjectStorage
+import PipelineEngine
+
+/// `mediad reprocess`: finds the originals a selection names, decides for each whether it
+/// needs new derivatives, and either redoes them here on the bounded worker pool (direct) or
+/// publishes `file.reprocess` events that `serve` works through with spare capacity.
+public struct ReprocessRunner: Sendable {
+    /// Where the work happens.
+    public enum Mode: Sendable {
+        /// Jobs run in this process; `emit` also announces each result on `media.processed`.
+        case direct(jobs: JobRunner, emit: Emitter?)
+        /// Each file becomes a `file.reprocess` event on `topic`.
+        case publish(producer: KafkaProducer, topic: String)
+    }
+
+    /// Produces `media.processed` for direct runs, like the daemon does.
+    public struct Emitter: Sendable {
+        public var producer: KafkaProducer
+        public var topic: String
+        public var instance: String
+
+        public init(producer: KafkaProducer, topic: String, instance: String) {
+            self.producer = producer
+            self.topic = topic
+            self.instance = instance
+        }
+    }
+
+    public let store: any ObjectStore
+    public let pipelines: PipelineSet
+    public let keyTemplate: String
+    /// Bucket of derivatives and manifests; nil: beside the originals.
+    public let derivativesBucket: String?
+    public let mode: Mode
+    /// Files in flight at once (direct: worker slots plus queue; the pool bounds the CPU).
+    public let parallelism: Int
+    /// Worker slots a video job takes.
+    public let videoWeight: Int
+    /// The pipeline forced on every file (`--pipeline`).
+    public let pipelineOverride: String?
+    /// Published events ask `serve` to recompute even current files (`--all`).
+    public let force: Bool
+    public var logger: Logger
+
+    public init(
+        store: any ObjectStore, pipelines: PipelineSet, keyTemplate: String, derivativesBucket: String?, mode: Mode, parallelism: Int,
+        videoWeight: Int = 2, pipelineOverride: String? = nil, force: Bool = false, logger: Logger
+    ) {
+        self.store = store
+        self.pipelines = pipelines
+        self.keyTemplate = keyTemplate
+        self.derivativesBucket = derivativesBucket
+        self.mode = mode
+        self.parallelism = max(1, parallelism)
+        self.videoWeight = videoWeight
+        self.pipelineOverride = pipelineOverride
+        self.force = force
+        self.logger = logger
+    }
+
+    // MARK: Planning
+
+    /// Every candidate of the selection with its decision, in listing order. Reads the
+    /// manifests once; writes nothing.
+    public func plan(_ selection: ReprocessSelection, finished: [String: ReprocessCheckpoint.Entry] = [:]) async throws(ReprocessError) -> ReprocessPlan {
+        if let name = selection.pipeline, pipelines.named(name) == nil {
+            throw .selection("no pipeline named '\(name)' (have: \(pipelines.definitions.map(\.name).joined(separator: ", ")))")
+        }
+        let pattern = ManifestKeyPattern(template: keyTemplate)
+        var plan = ReprocessPlan()
+        var indexes: [String: ManifestIndex] = [:]
+        func index(for bucket: String) async throws(ReprocessError) -> ManifestIndex {
+            if let known = indexes[bucket] { return known }
+            do {
+                let loaded = try await ManifestIndex.load(store: store, bucket: derivativesBucket ?? bucket, keyTemplate: keyTemplate)
+                plan.unreadableManifests += loaded.unreadable
+                indexes[bucket] = loaded
+                return loaded
+            } catch {
+                throw .storage("cannot list the manifests in \(derivativesBucket ?? bucket): \(error)")
+            }
+        }
+
+        var selectedForWork = 0
+        func consider(_ object: ObjectInfo) async throws(ReprocessError) {
+            guard selection.admits(lastModified: object.lastModified), !pattern.isOutput(object.key) else { return }
+            let manifest = try await index(for: object.bucket).entry(bucket: object.bucket, key: object.key)
+            let candidate = ReprocessCandidate(
+                bucket: object.bucket, key: object.key, size: object.size, etag: object.etag.map(ManifestIndex.bareETag),
+                fileId: manifest?.fileId ?? UploadEvent.stableFileId(bucket: object.bucket, key: object.key),
+                ownerId: manifest?.ownerId, albumId: manifest?.albumId)
+            var decision = ReprocessDecision.decide(candidate, manifest: manifest, selection: selection, pipelines: pipelines)
+            if decision.isProcess {
+                if finished[candidate.id] != nil {
+                    decision = .skip(.doneEarlier)
+                } else if let limit = selection.limit, selectedForWork >= limit {
+                    decision = .skip(.beyondLimit)
+                } else {
+                    selectedForWork += 1
+                }
+            }
+            plan.items.append(.init(candidate: candidate, decision: decision))
+        }
+
+        switch selection.source {
+        case .prefix(let bucket, let prefix):
+            do {
+                for try await object in store.list(bucket: bucket, prefix: prefix.isEmpty ? nil : prefix) {
+                    try await consider(object)
+                }
+            } catch let error as ReprocessError {
+                throw error
+            } catch {
+                throw .storage("cannot list s3://\(bucket)/\(prefix): \(error)")
+            }
+        case .keyFile(let bucket, let path):
+            for (bucketName, key) in try Self.readKeyFile(path, bucket: bucket) {
+                do {
+                    try await consider(try await store.head(bucket: bucketName, key: key))
+                } catch let error as ObjectStorageError where error.code == .notFound || error.code == .noSuchBucket {
+                    plan.missing.append("\(bucketName)/\(key)")
+                } catch let error as ReprocessError {
+                    throw error
+                } catch {
+                    throw .storage("cannot read s3://\(bucketName)/\(key): \(error)")
+                }
+            }
+        }
+        return plan
+    }
+
+    /// Lines of `key` or `s3://bucket/key`; blank lines and `#` comments are skipped.
+    static func readKeyFile(_ path: String, bucket: String) throws(ReprocessError) -> [(String, String)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .selection("cannot read the key file \(path)") }
+        return text.split(whereSeparator: \.isNewline).compactMap { line -> (String, String)? in
+            let entry = line.trimmingCharacters(in: .whitespaces)
+            guard !entry.isEmpty, !entry.hasPrefix("#") else { return nil }
+            if entry.hasPrefix("s3://") {
+                let rest = entry.dropFirst(5)
+                guard let slash = rest.firstIndex(of: "/") else { return nil }
+                return (String(rest[..<slash]), String(rest[rest.index(after: slash)...]))
+            }
+            return (bucket, entry)
+        }
+    }
+
+    // MARK: Running
+
+    /// Works through the plan's files to process, `parallelism` at a time, recording each
+    /// finished one in the checkpoint. Cancellation (Ctrl-C) stops at once; what finished is
+    /// in the checkpoint and the summary says the run was interrupted.
+    public func run(_ plan: ReprocessPlan, checkpoint: ReprocessCheckpoint?, progress: @Sendable (ReprocessProgress) -> Void = { _ in }) async -> ReprocessSummary {
+        let started = ContinuousClock.now
+        var summary = ReprocessSummary(selected: plan.items.count + plan.missing.count)
+        for item in plan.items {
+            if case .skip(let reason) = item.decision { summary.skipped[reason.category, default: 0] += 1 }
+        }
+        for _ in plan.missing { summary.count(outcome: "failed", codes: ["source_not_found"]) }
+        let work = plan.items.filter(\.decision.isProcess).map(\.candidate)
+        var state = ReprocessProgress(total: work.count, started: started)
+        progress(state)
+
+        await withTaskGroup(of: FileOutcome?.self) { group in
+            var next = work.makeIterator()
+            func startOne() -> Bool {
+                guard !Task.isCancelled, let candidate = next.next() else { return false }
+                group.addTask { await self.handle(candidate) }
+                return true
+            }
+            for _ in 0..<parallelism where !startOne() { break }
+            while let finished = await group.next() {
+                guard let outcome = finished else { continue }   // cancelled: not done
+                summary.count(outcome: outcome.outcome, codes: outcome.codes)
+                if outcome.isFinal {
+                    checkpoint?.record(.init(id: outcome.candidate.id, fileId: outcome.candidate.fileId, outcome: outcome.outcome, codes: outcome.codes.isEmpty ? nil : outcome.codes))
+                }
+                state.done += 1
+                if outcome.outcome == "failed" { state.failed += 1 }
+                state.last = outcome.candidate.id
+                progress(state)
+                _ = startOne()
+            }
+        }
+        summary.remaining = work.count - state.done
+        summary.interrupted = summary.remaining > 0
+        summary.elapsed = ContinuousClock.now - started
+        if !summary.interrupted { checkpoint?.remove() }
+        return summary
+    }
+
+    /// What became of one file.
+    struct FileOutcome: Sendable {
+        var candidate: ReprocessCandidate
+        /// `succeeded`, `partial`, `failed` or `published`.
+        var outcome: String
+        var codes: [String]
+        /// False when a rerun should try again (transient errors, an event not delivered).
+        var isFinal: Bool
+    }
+
+    /// Nil when cancelled before an outcome was recorded.
+    func handle(_ candidate: ReprocessCandidate) async -> FileOutcome? {
+        switch mode {
+        case .direct(let jobs, let emitter):
+            return await processHere(candidate, jobs: jobs, emitter: emitter)
+        case .publish(let producer, let topic):
+            return await publish(candidate, producer: producer, topic: topic)
+        }
+    }
+
+    private func processHere(_ candidate: ReprocessCandidate, jobs: JobRunner, emitter: Emitter?) async -> FileOutcome? {
+        let event = UploadEvent(
+            fileId: candidate.fileId, bucket: candidate.bucket, key: candidate.key, size: candidate.size, etag: candidate.etag,
+            ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: true, encoding: .cloudEventStructured)
+        var jobs = jobs
+        jobs.logger[metadataKey: "fileId"] = "\(candidate.fileId)"
+        guard let outcome = try? await jobs.run(event, bucket: candidate.bucket, attempt: 1, weight: event.looksLikeVideo ? videoWeight : 1) else { return nil }
+        let data = outcome.data
+        var codes = data.errors.map(\.code)
+        var isFinal = !data.errors.contains { $0.retryable }
+        if let emitter {
+            let event = ProcessedEvent(data: data, instance: emitter.instance, time: ManifestCoding.timestamp(Date()))
+            let delivered: Bool
+            if let record = try? event.record(encoder: ManifestCoding.encoder()) {
+                delivered = await deliver(emitter.producer, topic: emitter.topic, record: record)
+            } else {
+                delivered = false
+            }
+            if Task.isCancelled, !delivered { return nil }
+            if !delivered {
+                codes.append("emit_failed")
+                isFinal = false
+            }
+        }
+        let status = codes.contains("emit_failed") ? "failed" : data.status.rawValue
+        return FileOutcome(candidate: candidate, outcome: status, codes: codes, isFinal: isFinal)
+    }
+
+    private func publish(_ candidate: ReprocessCandidate, producer: KafkaProducer, topic: String) async -> FileOutcome? {
+        let request = ReprocessRequest(
+            fileId: candidate.fileId, bucket: candidate.bucket, key: candidate.key, size: candidate.size, etag: candidate.etag,
+            ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: force)
+        guard let record = try? request.record(source: "/mediad/reprocess", time: ManifestCoding.timestamp(Date())) else {
+            return FileOutcome(candidate: candidate, outcome: "failed", codes: ["publish_failed"], isFinal: false)
+        }
+        let delivered = await deliver(producer, topic: topic, record: record)
+        if Task.isCancelled, !delivered { return nil }
+        return delivered
+            ? FileOutcome(candidate: candidate, outcome: "published", codes: [], isFinal: true)
+            : FileOutcome(candidate: candidate, outcome: "failed", codes: ["publish_failed"], isFinal: false)
+    }
+
+    /// Sends one record, retrying with backoff for about a minute while the broker is away.
+    private func deliver(_ producer: KafkaProducer, topic: String, record: (key: [UInt8], value: [UInt8], headers: [(String, [UInt8]?)])) async -> Bool {
+        var delay = Duration.milliseconds(200)
+        for attempt in 1...8 {
+            do {
+                _ = try await producer.send(topic: topic, key: record.key, value: record.value, headers: record.headers.map { (name: $0.0, value: $0.1) })
+                return true
+            } catch {
+                logger.warning("delivery failed", metadata: ["topic": "\(topic)", "attempt": "\(attempt)", "error": "\(error)"])
+                guard (try? await Task.sleep(for: delay)) != nil else { return false }
+                delay = min(delay * 2, .seconds(15))
+            }
+        }
+        return false
+    }
+}
+
+/// The candidates of a selection, each with its decision.
+public struct ReprocessPlan: Sendable {
+    public struct Item: Sendable, Hashable {
+        public var candidate: ReprocessCandidate
+        public var decision: ReprocessDecision
+    }
+
+    public var items: [Item] = []
+    /// Keys of a key file that do not exist.
+    public var missing: [String] = []
+    /// Manifests that could not be read; their originals count as having none.
+    public var unreadableManifests: [String] = []
+
+    public init() {}
+
+    public var toProcess: Int { items.count { $0.decision.isProcess } }
+}
+
+/// Where a run is, for the progress bar and periodic log lines.
+public struct ReprocessProgress: Sendable {
+    public var total: Int
+    public var done = 0
+    public var failed = 0
+    public var started: ContinuousClock.Instant
+    public var last: String?
+
+    /// Files per second so far.
+    public var rate: Double {
+        let seconds = (ContinuousClock.now - started).milliseconds / 1000
+        return seconds > 0 ? Double(done) / seconds : 0
+    }
+
+    /// Seconds left at the current rate; nil before the first file.
+    public var eta: Double? {
+        guard done > 0, rate > 0 else { return nil }
+        return Double(total - done) / rate
+    }
+}
