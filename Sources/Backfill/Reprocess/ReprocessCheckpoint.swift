@@ -9,7 +9,7 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
     public struct Entry: Codable, Sendable, Hashable {
         public var id: String
         public var fileId: String
-        /// `succeeded`, `partial`, `failed` or `published`.
+        /// `started` when the file was taken up, then `succeeded`, `partial`, `failed` or `published`.
         public var outcome: String
         public var codes: [String]?
     }
@@ -22,6 +22,9 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
     public let url: URL
     /// Files finished by earlier runs of this selection, by candidate id.
     public let finished: [String: Entry]
+    /// Files an earlier run took up and did not finish: their manifest may look current while
+    /// their result was never announced, so they are redone whatever the manifest says.
+    public let unfinished: Set<String>
     private let handle: FileHandle
     private let lock = NSLock()
 
@@ -31,6 +34,7 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
     public init(url: URL, fingerprint: String) throws(ReprocessError) {
         self.url = url
         var finished: [String: Entry] = [:]
+        var started: Set<String> = []
         let manager = FileManager.default
         if let data = manager.contents(atPath: url.path), !data.isEmpty {
             let lines = data.split(separator: UInt8(ascii: "\n"))
@@ -43,7 +47,8 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
             }
             // A line cut short by a crash is simply not finished.
             for line in lines.dropFirst() {
-                if let entry = try? decoder.decode(Entry.self, from: Data(line)) { finished[entry.id] = entry }
+                guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else { continue }
+                if entry.outcome == "started" { started.insert(entry.id) } else { finished[entry.id] = entry }
             }
         } else {
             let header = Header(selection: fingerprint, started: ISO8601DateFormatter().string(from: Date()))
@@ -55,6 +60,7 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
         _ = try? handle.seekToEnd()
         self.handle = handle
         self.finished = finished
+        self.unfinished = started.subtracting(finished.keys)
     }
 
     deinit {

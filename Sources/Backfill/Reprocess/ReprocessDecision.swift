@@ -27,6 +27,7 @@ public enum ReprocessDecision: Sendable, Hashable, CustomStringConvertible {
         case otherPipeline(stored: String, requested: String)
         case sourceChanged
         case transientFailure
+        case interrupted
         case forced
 
         public var description: String {
@@ -37,6 +38,7 @@ public enum ReprocessDecision: Sendable, Hashable, CustomStringConvertible {
             case .otherPipeline(let stored, let requested): "made by \(stored), \(requested) requested"
             case .sourceChanged: "source changed since it was processed"
             case .transientFailure: "last attempt failed transiently"
+            case .interrupted: "taken up by an interrupted run, not finished"
             case .forced: "--all"
             }
         }
@@ -49,7 +51,7 @@ public enum ReprocessDecision: Sendable, Hashable, CustomStringConvertible {
 
         public var description: String {
             switch self {
-            case .upToDate(let pipeline, let version): "up to date (\(pipeline) v\(version))"
+            case .upToDate(let pipeline, let version): pipeline == "none" ? "up to date (no pipeline takes it)" : "up to date (\(pipeline) v\(version))"
             case .doneEarlier: "done by an earlier, interrupted run (checkpoint)"
             case .beyondLimit: "beyond --limit"
             }
@@ -84,11 +86,16 @@ public enum ReprocessDecision: Sendable, Hashable, CustomStringConvertible {
         if let requested = selection.pipeline, requested != manifest.pipeline {
             return .process(.otherPipeline(stored: manifest.pipeline, requested: requested))
         }
+        let sourceChanged = manifest.etag != nil && candidate.etag != nil && manifest.etag != candidate.etag
+        // "none": no pipeline took the file (empty, unsupported type); only new bytes change that.
+        if manifest.pipeline == "none", selection.pipeline == nil {
+            return sourceChanged ? .process(.sourceChanged) : .skip(.upToDate(pipeline: "none", version: 0))
+        }
         guard let current = pipelines.named(manifest.pipeline) else { return .process(.pipelineGone(name: manifest.pipeline)) }
         if manifest.version < current.version {
             return .process(.olderPipeline(name: manifest.pipeline, stored: manifest.version, current: current.version))
         }
-        if let stored = manifest.etag, let now = candidate.etag, stored != now { return .process(.sourceChanged) }
+        if sourceChanged { return .process(.sourceChanged) }
         if manifest.failedTransiently { return .process(.transientFailure) }
         return .skip(.upToDate(pipeline: manifest.pipeline, version: manifest.version))
     }

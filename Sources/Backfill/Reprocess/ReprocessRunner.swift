@@ -68,7 +68,11 @@ public struct ReprocessRunner: Sendable {
 
     /// Every candidate of the selection with its decision, in listing order. Reads the
     /// manifests once; writes nothing.
-    public func plan(_ selection: ReprocessSelection, finished: [String: ReprocessCheckpoint.Entry] = [:]) async throws(ReprocessError) -> ReprocessPlan {
+    /// - Parameter checkpoint: an earlier run's record: its finished files are skipped, its
+    ///   unfinished ones redone.
+    public func plan(_ selection: ReprocessSelection, checkpoint: ReprocessCheckpoint? = nil) async throws(ReprocessError) -> ReprocessPlan {
+        let finished = checkpoint?.finished ?? [:]
+        let unfinished = checkpoint?.unfinished ?? []
         if let name = selection.pipeline, pipelines.named(name) == nil {
             throw .selection("no pipeline named '\(name)' (have: \(pipelines.definitions.map(\.name).joined(separator: ", ")))")
         }
@@ -96,6 +100,9 @@ public struct ReprocessRunner: Sendable {
                 fileId: manifest?.fileId ?? UploadEvent.stableFileId(bucket: object.bucket, key: object.key),
                 ownerId: manifest?.ownerId, albumId: manifest?.albumId)
             var decision = ReprocessDecision.decide(candidate, manifest: manifest, selection: selection, pipelines: pipelines)
+            if unfinished.contains(candidate.id), finished[candidate.id] == nil {
+                decision = .process(.interrupted)
+            }
             if decision.isProcess {
                 if finished[candidate.id] != nil {
                     decision = .skip(.doneEarlier)
@@ -170,6 +177,7 @@ public struct ReprocessRunner: Sendable {
             var next = work.makeIterator()
             func startOne() -> Bool {
                 guard !Task.isCancelled, let candidate = next.next() else { return false }
+                checkpoint?.record(.init(id: candidate.id, fileId: candidate.fileId, outcome: "started", codes: nil))
                 group.addTask { await self.handle(candidate) }
                 return true
             }

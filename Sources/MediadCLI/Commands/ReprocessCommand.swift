@@ -1,0 +1,214 @@
+import ArgumentParser
+import Backfill
+import Daemon
+import Foundation
+import Kafka
+import Logging
+import MediaProcessing
+import ObjectStorage
+import PipelineEngine
+import UnixSignals
+
+/// `mediad reprocess`: new derivatives for files already stored, after a pipeline changed.
+struct ReprocessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reprocess",
+        abstract: "Redo the derivatives of stored files: by prefix, key file or time range; only outdated ones by default.",
+        discussion: """
+            A file is outdated when it has no manifest, its manifest came from an older version of its pipeline \
+            (or from another pipeline than --pipeline), its source changed, or its last attempt failed transiently. \
+            Direct mode (default) runs the pipelines here on the bounded worker pool and writes derivatives and \
+            manifests; --publish instead produces file.reprocess events that `mediad serve` works through with \
+            spare capacity only, so fresh uploads go first. Storage, pipelines, brokers and topics come from the \
+            daemon's settings (--config, MEDIAD_*, --set). Finished files are recorded in a checkpoint: run the \
+            same command again after Ctrl-C or a crash and it continues where it stopped. Exits 1 when any file \
+            failed, 130 when interrupted.
+            """
+    )
+
+    @Argument(help: "s3://BUCKET[/PREFIX] (or BUCKET[/PREFIX]): the originals to consider; with --keys, the default bucket.")
+    var target: String
+
+    @Option(name: .long, help: "A file of keys to consider instead of listing: one `key` or `s3://bucket/key` per line.")
+    var keys: String?
+
+    @Option(name: .long, help: "Only originals last modified at or after this time (ISO 8601 date or date-time).")
+    var since: String?
+
+    @Option(name: .long, help: "Only originals last modified before this time (ISO 8601 date or date-time).")
+    var until: String?
+
+    @Flag(name: .long, help: "Redo every selected file, current or not.")
+    var all = false
+
+    @Flag(name: .long, help: "Redo only outdated files (the default).")
+    var onlyOutdated = false
+
+    @Option(name: .long, help: "Use this pipeline for every file; files made by another pipeline count as outdated.")
+    var pipeline: String?
+
+    @Option(name: .long, help: "Redo at most N files (skipped files do not count).")
+    var limit: Int?
+
+    @Flag(name: .long, help: "List what would be done and why; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Produce file.reprocess events for `mediad serve` instead of processing here.")
+    var publish = false
+
+    @Flag(name: .long, help: "Direct mode: also emit media.processed for each file, as the daemon does.")
+    var emit = false
+
+    @Option(name: .long, help: "Checkpoint file (default: ./.mediad-reprocess-<selection>.checkpoint).")
+    var checkpoint: String?
+
+    @Flag(name: .long, help: "Log each job (info level) instead of warnings only.")
+    var verbose = false
+
+    @OptionGroup var options: ServeOptions
+
+    func validate() throws {
+        if all && onlyOutdated { throw ValidationError("--all and --only-outdated exclude each other") }
+        if publish && emit { throw ValidationError("--emit is for direct mode; in --publish mode the daemon emits") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        _ = try Self.parseDate(since, flag: "--since")
+        _ = try Self.parseDate(until, flag: "--until")
+    }
+
+    func run() async throws {
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try options.loader(environment: ProcessInfo.processInfo.environment).load().configuration
+        } catch let error as ConfigurationError {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+        LoggingBootstrap.once(level: verbose ? .info : .warning, json: configuration.logFormat == "json")
+        let logger = Logger(label: "mediad.reprocess")
+        let selection = try makeSelection()
+
+        let store = try DaemonApplication.makeStore(configuration)
+        defer { if let s3 = store as? S3ObjectStore { Task { try? await s3.shutdown() } } }
+        let jobs: JobRunner
+        do {
+            jobs = try DaemonApplication.makeJobRunner(configuration: configuration, store: store, logger: logger)
+        } catch let error as PipelineConfigError {
+            printError("invalid pipeline: \(error)")
+            throw ExitCode(2)
+        }
+        let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var producer: KafkaProducer?
+        if (publish || emit) && !dryRun {
+            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
+            producerConfiguration.clientID = "mediad-reprocess-\(configuration.instance)"
+            producerConfiguration.options = configuration.kafka
+            producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        }
+        let mode: ReprocessRunner.Mode = if publish, let producer {
+            .publish(producer: producer, topic: configuration.reprocessTopic)
+        } else {
+            .direct(jobs: jobs, emit: producer.map { .init(producer: $0, topic: configuration.outputTopic, instance: configuration.instance) })
+        }
+        let runner = ReprocessRunner(
+            store: store, pipelines: jobs.processor.pipelines, keyTemplate: configuration.keyTemplate,
+            derivativesBucket: configuration.derivativesBucket, mode: mode,
+            parallelism: publish ? 64 : configuration.concurrency + configuration.effectiveQueueDepth,
+            videoWeight: configuration.videoJobWeight, pipelineOverride: pipeline, force: all, logger: logger)
+
+        let checkpointURL = URL(fileURLWithPath: checkpoint ?? ".mediad-reprocess-\(selection.fingerprint).checkpoint")
+        let summary: ReprocessSummary
+        do {
+            summary = try await reprocess(selection, runner: runner, checkpointURL: checkpointURL)
+        } catch {
+            printError("reprocess: \(error)")
+            await producer?.close()
+            throw ExitCode(2)
+        }
+        if let producer {
+            try? await producer.flush(timeout: .seconds(10))
+            await producer.close()
+        }
+        if dryRun { return }
+        print(summary.table())
+        if summary.interrupted {
+            printError("interrupted: \(summary.remaining) file(s) not done; run the same command again to continue (checkpoint \(checkpointURL.path))")
+            throw ExitCode(130)
+        }
+        if summary.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Plans, then (unless --dry-run) runs with a progress display; Ctrl-C or SIGTERM stops
+    /// the run and leaves the checkpoint.
+    private func reprocess(_ selection: ReprocessSelection, runner: ReprocessRunner, checkpointURL: URL) async throws(ReprocessError) -> ReprocessSummary {
+        let checkpoint = dryRun ? nil : try ReprocessCheckpoint(url: checkpointURL, fingerprint: selection.fingerprint)
+        let plan = try await runner.plan(selection, checkpoint: checkpoint)
+        for key in plan.unreadableManifests { printError("warning: unreadable manifest \(key): its original counts as never processed") }
+        if dryRun {
+            printPlan(plan, mode: publish ? "publish" : "process")
+            return ReprocessSummary(selected: plan.items.count)
+        }
+        if let resumed = checkpoint?.finished.count, resumed > 0 {
+            printError("resuming from \(checkpointURL.path): \(resumed) file(s) already done")
+        }
+        let display = ProgressDisplay(verb: publish ? "published" : "processed")
+        let work = Task { await runner.run(plan, checkpoint: checkpoint, progress: display.update) }
+        let signals = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                work.cancel()
+                return
+            }
+        }
+        let summary = await work.value
+        signals.cancel()
+        display.finish()
+        return summary
+    }
+
+    private func printPlan(_ plan: ReprocessPlan, mode: String) {
+        for item in plan.items {
+            let action = item.decision.isProcess ? mode : "skip"
+            let reason: String = switch item.decision {
+            case .process(let reason): reason.description
+            case .skip(let reason): reason.description
+            }
+            print("\(action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(item.candidate.id)  (\(reason))")
+        }
+        for missing in plan.missing { print("missing  \(missing)  (not found)") }
+        let skipped = plan.items.count - plan.toProcess
+        print("dry run: \(plan.toProcess) to \(mode), \(skipped) to skip, \(plan.missing.count) missing; nothing was changed")
+    }
+
+    private func makeSelection() throws -> ReprocessSelection {
+        var location = target
+        if location.hasPrefix("s3://") { location.removeFirst(5) }
+        guard let bucket = location.split(separator: "/", maxSplits: 1).first.map(String.init), !bucket.isEmpty else {
+            throw ValidationError("expected s3://BUCKET[/PREFIX], got '\(target)'")
+        }
+        let prefix = location.dropFirst(bucket.count).drop { $0 == "/" }
+        let source: ReprocessSelection.Source
+        if let keys {
+            guard prefix.isEmpty else { throw ValidationError("--keys takes the bucket alone (s3://BUCKET), not a prefix") }
+            source = .keyFile(bucket: bucket, path: keys)
+        } else {
+            source = .prefix(bucket: bucket, prefix: String(prefix))
+        }
+        return ReprocessSelection(
+            source: source, mode: all ? .all : .outdated, pipeline: pipeline,
+            modifiedSince: try Self.parseDate(since, flag: "--since"), modifiedBefore: try Self.parseDate(until, flag: "--until"),
+            limit: limit)
+    }
+
+    /// ISO 8601: a date (midnight UTC) or a date-time with an offset.
+    static func parseDate(_ text: String?, flag: String) throws -> Date? {
+        guard let text else { return nil }
+        let withTime = ISO8601DateFormatter()
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let dateOnly = ISO8601DateFormatter()
+        dateOnly.formatOptions = [.withFullDate]
+        for formatter in [withTime, withFraction, dateOnly] {
+            if let date = formatter.date(from: text) { return date }
+        }
+        throw ValidationError("\(flag) takes an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z), got '\(text)'")
+    }
+}
