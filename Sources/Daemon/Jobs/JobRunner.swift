@@ -86,6 +86,10 @@ public struct JobRunner: Sendable {
             file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
             sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
             pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt, weight: weight)
+        // The processor logs with this job's logger, so its lines name the file and the
+        // Kafka message (topic, partition, offset) like the daemon's own.
+        var processor = processor
+        processor.logger = logger
         var data = try await processor.process(request, sink: sink)
         var tries = 1
         while data.errors.contains(where: { $0.retryable }), tries < settings.retryAttempts {

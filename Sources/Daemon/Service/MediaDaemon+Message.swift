@@ -117,7 +117,8 @@ extension MediaDaemon {
                 _ = try await producer.send(topic: topic, key: key, value: value, headers: headers.map { (name: $0.0, value: $0.1) })
                 return true
             } catch {
-                logger.warning("delivery failed; retrying", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                // Not "topic": on a job's logger that names the message being answered.
+                logger.warning("delivery failed; retrying", metadata: ["deliveringTo": "\(topic)", "error": "\(error)"])
                 guard (try? await Task.sleep(for: delay)) != nil else { return false }
                 delay = min(delay * 2, .seconds(10))
             }
