@@ -32,6 +32,12 @@ public final class S3ObjectStore: ObjectStore {
         http.connectionPool = .init(
             idleTimeout: .seconds(30),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, configuration.maxConnectionsPerHost))
+        // A refused connection fails the request at once, so that `configuration.retry` (and
+        // the caller's retries above it) decide how long an unreachable endpoint is retried.
+        // With async-http-client's own connection retry, every attempt instead waited the
+        // whole connect timeout, invisibly: a job against an S3 that was down took
+        // attempts × connectTimeout per request, whatever the retry settings said.
+        http.connectionPool.retryConnectionEstablishment = false
         http.httpVersion = .http1Only
         self.httpClient = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: http)
     }
