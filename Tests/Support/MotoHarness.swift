@@ -78,6 +78,11 @@ public final class MotoHarness: @unchecked Sendable {
         }
     }
 
+    /// The server's port on 127.0.0.1 (for a relay in front of it).
+    public var port: UInt16 {
+        UInt16(URL(string: info.endpoint)?.port ?? 0)
+    }
+
     /// The environment a `mediad` process needs to reach this server.
     public var environment: [String: String] {
         [
