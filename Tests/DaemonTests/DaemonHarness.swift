@@ -35,7 +35,11 @@ final class DaemonHarness: Sendable {
 
     /// - Parameters:
     ///   - cluster, root: reuse a broker and a store (a restarted daemon).
-    init(cluster existing: MockKafkaCluster? = nil, root existingRoot: URL? = nil, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
+    ///   - logs: also records the daemon's log lines (notice and above) there.
+    init(
+        cluster existing: MockKafkaCluster? = nil, root existingRoot: URL? = nil, logs: LogRecorder? = nil,
+        adjust: (inout DaemonConfiguration) -> Void = { _ in }
+    ) async throws {
         cluster = try existing ?? MockKafkaCluster(brokers: 1)
         root = try existingRoot ?? TestPaths.temporaryDirectory("daemon")
         var configuration = DaemonConfiguration()
@@ -56,9 +60,17 @@ final class DaemonHarness: Sendable {
         registry = PrometheusCollectorRegistry()
         var logger = Logger(label: "test.daemon")
         logger.logLevel = .warning
+        if let logs {
+            // Each handler keeps its own level (setting the logger's would set both).
+            logger = Logger(label: "test.daemon") { label in
+                var printed = StreamLogHandler.standardError(label: label)
+                printed.logLevel = logs.printLevel
+                return MultiplexLogHandler([printed, logs.handler(level: .notice)])
+            }
+        }
         application = try DaemonApplication.build(configuration: configuration, registry: registry, logger: logger)
         if existingRoot == nil { try await application.store.createBucket("uploads") }
-        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]))
+        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: .quietKafka)
         let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
         self.group = group
         running = Task { try await group.run() }
@@ -69,8 +81,10 @@ final class DaemonHarness: Sendable {
         try await application.store.put(bucket: "uploads", key: key, file: fixture, options: PutOptions())
     }
 
-    func send(_ value: [UInt8], key: String? = nil, headers: KafkaHeaders = [], topic: String? = nil) async throws {
-        _ = try await producer.send(topic: topic ?? configuration.topic, key: key.map { Array($0.utf8) }, value: value, headers: headers)
+    /// Produces like a file service; returns where the broker stored the record.
+    @discardableResult
+    func send(_ value: [UInt8], key: String? = nil, headers: KafkaHeaders = [], topic: String? = nil) async throws -> DeliveryReport {
+        try await producer.send(topic: topic ?? configuration.topic, key: key.map { Array($0.utf8) }, value: value, headers: headers)
     }
 
     /// A structured-mode file.uploaded CloudEvent.
@@ -109,7 +123,7 @@ final class DaemonHarness: Sendable {
     func committed(topic: String, partitions: Int) async throws -> [Int32: Int64] {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: configuration.group)
         consumerConfiguration.sessionTimeout = .seconds(6)
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: .quietKafka)
         let offsets = try await consumer.committedOffsets(for: (0..<partitions).map { TopicPartition(topic: topic, partition: Int32($0)) })
         await consumer.close()
         return Dictionary(uniqueKeysWithValues: offsets.map { ($0.key.partition, $0.value) })
@@ -126,6 +140,28 @@ final class DaemonHarness: Sendable {
         await group.triggerGracefulShutdown()
         try await running.value
         await producer.close()
+        // An S3 store owns an HTTP client that must be shut down before it is freed.
+        if let s3 = application.store as? S3ObjectStore { try? await s3.shutdown() }
         if !keepStore { try? FileManager.default.removeItem(at: root) }
+    }
+}
+
+extension DaemonConfiguration {
+    /// Points the daemon at an S3 API server (moto, or a relay in front of it) instead of
+    /// the local store.
+    mutating func useS3(endpoint: String, moto: MotoHarness) {
+        storage = "s3"
+        s3Endpoint = endpoint
+        s3Region = moto.info.region
+        s3AccessKeyId = moto.info.accessKeyId
+        s3SecretAccessKey = moto.info.secretAccessKey
+        s3PathStyle = true
+    }
+
+    /// A short session timeout: the mock cluster waits `session.timeout.ms − 1 s` before
+    /// each rebalance after the first (BRIEF §8).
+    mutating func useShortSessionTimeout() {
+        kafka["session.timeout.ms"] = "6000"
+        kafka["heartbeat.interval.ms"] = "500"
     }
 }
