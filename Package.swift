@@ -136,7 +136,7 @@ let package = Package(
         // MARK: Tests.
         .target(
             name: "MediadTestSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),

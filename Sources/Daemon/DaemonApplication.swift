@@ -68,6 +68,11 @@ public struct DaemonApplication: Sendable {
         return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, pool: pool, configuration: configuration)
     }
 
+    /// Releases what outlives the services: the S3 client's connections.
+    public func shutdown() async {
+        if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
+    }
+
     /// The pipelines, the bounded worker pool and the job runner of a configuration: what
     /// `serve` runs per event and `reprocess` runs per file.
     /// - Throws: `PipelineConfigError` for invalid pipelines.

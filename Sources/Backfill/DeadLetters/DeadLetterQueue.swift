@@ -118,8 +118,14 @@ public struct DeadLetterQueue: Sendable {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: replayGroup)
         configuration.options = kafkaOptions
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        defer { Task { await consumer.close() } }
-        let committed = try await consumer.committedOffsets(for: partitions)
+        let committed: [TopicPartition: Int64]
+        do {
+            committed = try await consumer.committedOffsets(for: partitions)
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
         return Dictionary(uniqueKeysWithValues: committed.map { ($0.key.partition, $0.value) })
     }
 

@@ -48,7 +48,8 @@ public struct JobRunner: Sendable {
     }
 
     /// Runs the job. Bad input and storage failures end in the outcome's `errors`.
-    /// - Throws: `CancellationError` only.
+    /// - Throws: `CancellationError` only, when cancelled before the outcome was complete
+    ///   (a cancelled job has no outcome: its message or file is done again later).
     public func run(_ event: UploadEvent, bucket: String, attempt: Int, weight: Int = 1) async throws -> Outcome {
         var logger = logger
         logger[metadataKey: "fileId"] = "\(event.fileId)"
@@ -61,6 +62,8 @@ public struct JobRunner: Sendable {
                 try await store.head(bucket: bucket, key: event.key)
             }
         } catch let error as ObjectStorageError {
+            // Shutdown or Ctrl-C is not a storage failure: no outcome, the work is redone later.
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
             return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
         }
         if !event.force, let reused = await existingResult(for: event, head: head, sink: sink, attempt: attempt) {
@@ -78,6 +81,8 @@ public struct JobRunner: Sendable {
                 try await store.get(bucket: bucket, key: event.key, to: file, expecting: expectation)
             }
         } catch let error as ObjectStorageError {
+            // Shutdown or Ctrl-C is not a storage failure: no outcome, the work is redone later.
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
             return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
         }
 
@@ -98,6 +103,7 @@ public struct JobRunner: Sendable {
             logger.notice("retrying after transient failures", metadata: ["try": "\(tries)", "errors": "\(data.errors.filter(\.retryable).map(\.code))"])
             data = try await processor.process(request, sink: sink)
         }
+        try Task.checkCancellation()
         let bytesOut = data.derivatives.compactMap(\.bytes).reduce(0, +)
         return Outcome(data: data, reused: false, bytesIn: info.size, bytesOut: bytesOut)
     }

@@ -88,7 +88,16 @@ struct ReprocessCommand: AsyncParsableCommand {
         let selection = try makeSelection()
 
         let store = try DaemonApplication.makeStore(configuration)
-        defer { if let s3 = store as? S3ObjectStore { Task { try? await s3.shutdown() } } }
+        do {
+            try await execute(selection, configuration: configuration, store: store, logger: logger)
+        } catch {
+            if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
+            throw error
+        }
+        if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
+    }
+
+    private func execute(_ selection: ReprocessSelection, configuration: DaemonConfiguration, store: any ObjectStore, logger: Logger) async throws {
         let jobs: JobRunner
         do {
             jobs = try DaemonApplication.makeJobRunner(configuration: configuration, store: store, logger: logger)

@@ -55,7 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
             onHTTPRunning: { port in logger.info("health and metrics endpoint", metadata: ["port": "\(port)"]) })
         let group = ServiceGroup(
             configuration: .init(services: application.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await application.shutdown()
+            throw error
+        }
+        await application.shutdown()
         _ = cluster
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Kafka
+import Synchronization
+
+/// Reads what mediad produced, as a notification service would: a fresh consumer group from
+/// the beginning of the topics.
+public enum KafkaReader {
+    /// Reads until `count` records arrived or `timeout` passed; a partial result is a result.
+    public static func collect(_ count: Int, topics: [String], bootstrapServers: String, timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "reader-\(UUID().uuidString)")
+        configuration.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: configuration)
+        try await consumer.subscribe(topics: topics)
+        let box = Collected()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in consumer.events {
+                    if case .message(let message) = event, box.append(message) >= count { break }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        await consumer.close()
+        return box.messages
+    }
+
+    private final class Collected: Sendable {
+        private let storage = Mutex<[KafkaMessage]>([])
+
+        /// Appends and returns the new count.
+        func append(_ message: KafkaMessage) -> Int {
+            storage.withLock { $0.append(message); return $0.count }
+        }
+
+        var messages: [KafkaMessage] { storage.withLock { $0 } }
+    }
+
+    /// A header's value as text.
+    public static func header(_ message: KafkaMessage, _ name: String) -> String? {
+        message.headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The `data` object of a CloudEvent record.
+    public static func eventData(_ message: KafkaMessage) -> [String: Any]? {
+        guard let value = message.value,
+              let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any]
+        else { return nil }
+        return object["data"] as? [String: Any]
+    }
+}
+
+/// The `mediad` executable built beside the test bundle, run as a user would run it.
+public enum MediadBinary {
+    public static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediad")
+    }
+
+    /// - Throws: `CommandError` when the binary is not built.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL = TestPaths.root) throws -> CommandResult {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw CommandError(description: "mediad is not built at \(executable.path); run `swift build --build-tests`")
+        }
+        return try Command.run([executable.path] + arguments, currentDirectory: currentDirectory, environment: environment)
+    }
+}
