@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Kafka
 import Logging
+import MediadTestSupport
 import Synchronization
 
 /// Log lines kept in memory, so a test can prove that a fault it injected was met.
@@ -204,17 +205,6 @@ func waitUntil(
         }
         try await Task.sleep(for: interval)
     }
-}
-
-/// A flag tasks can share.
-final class Flag: Sendable {
-    private let storage = Atomic<Bool>(false)
-    var isSet: Bool { storage.load(ordering: .acquiring) }
-    func set() { storage.store(true, ordering: .releasing) }
-}
-
-struct WaitTimeout: Error, CustomStringConvertible {
-    var description: String
 }
 
 extension DaemonHarness {

@@ -9,17 +9,6 @@ import ServiceLifecycle
 
 import Synchronization
 
-final class MessageBox: Sendable {
-    private let storage = Mutex<[KafkaMessage]>([])
-
-    /// Appends and returns the new count.
-    func append(_ message: KafkaMessage) -> Int {
-        storage.withLock { $0.append(message); return $0.count }
-    }
-
-    var messages: [KafkaMessage] { storage.withLock { $0 } }
-}
-
 /// A real daemon in this process: librdkafka's mock cluster over loopback TCP, a local
 /// object store (or moto), the shipped pipelines. Tests produce events like a file service
 /// and read `media.processed` like a notification service.
@@ -97,26 +86,7 @@ final class DaemonHarness: Sendable {
 
     /// Reads `count` records from the given topics with a fresh consumer group.
     func collect(_ count: Int, topics: [String], timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
-        consumerConfiguration.sessionTimeout = .seconds(6)
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration)
-        try await consumer.subscribe(topics: topics)
-        let deadline = ContinuousClock.now + timeout
-        // Records gathered so far survive the timeout: a partial result is a result.
-        let box = MessageBox()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await event in consumer.events {
-                    if case .message(let message) = event, box.append(message) >= count { break }
-                }
-            }
-            group.addTask { try? await Task.sleep(until: deadline) }
-            await group.next()
-            group.cancelAll()
-        }
-        let messages = box.messages
-        await consumer.close()
-        return messages
+        try await KafkaReader.collect(count, topics: topics, bootstrapServers: cluster.bootstrapServers, timeout: timeout)
     }
 
     /// The daemon group's committed offsets.

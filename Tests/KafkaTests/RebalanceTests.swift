@@ -1,3 +1,4 @@
+import MediadTestSupport
 import Synchronization
 import Testing
 

@@ -3,18 +3,7 @@ import MediadTestSupport
 import Testing
 
 /// The `mediad` executable built beside the test bundle, run as a user would run it.
-enum Mediad {
-    static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediad")
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw CommandError(description: "mediad is not built at \(executable.path); run `swift build --build-tests`")
-        }
-        return try Command.run([executable.path] + arguments, currentDirectory: TestPaths.root, environment: environment)
-    }
-}
+typealias Mediad = MediadBinary
 
 @Suite("mediad process, end to end", .serialized)
 struct ProcessCommandTests {

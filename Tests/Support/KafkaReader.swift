@@ -11,7 +11,7 @@ public enum KafkaReader {
         configuration.sessionTimeout = .seconds(6)
         let consumer = try KafkaConsumer(configuration: configuration)
         try await consumer.subscribe(topics: topics)
-        let box = Collected()
+        let box = MessageBox()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in consumer.events {
@@ -26,17 +26,6 @@ public enum KafkaReader {
         return box.messages
     }
 
-    private final class Collected: Sendable {
-        private let storage = Mutex<[KafkaMessage]>([])
-
-        /// Appends and returns the new count.
-        func append(_ message: KafkaMessage) -> Int {
-            storage.withLock { $0.append(message); return $0.count }
-        }
-
-        var messages: [KafkaMessage] { storage.withLock { $0 } }
-    }
-
     /// A header's value as text.
     public static func header(_ message: KafkaMessage, _ name: String) -> String? {
         message.headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
@@ -49,6 +38,20 @@ public enum KafkaReader {
         else { return nil }
         return object["data"] as? [String: Any]
     }
+}
+
+/// Records gathered by concurrent readers.
+public final class MessageBox: Sendable {
+    private let storage = Mutex<[KafkaMessage]>([])
+
+    public init() {}
+
+    /// Appends and returns the new count.
+    public func append(_ message: KafkaMessage) -> Int {
+        storage.withLock { $0.append(message); return $0.count }
+    }
+
+    public var messages: [KafkaMessage] { storage.withLock { $0 } }
 }
 
 /// The `mediad` executable built beside the test bundle, run as a user would run it.

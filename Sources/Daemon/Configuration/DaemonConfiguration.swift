@@ -29,9 +29,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pipelines = "pipelines"
     /// A job that takes longer is cancelled and reported as failed (retryable).
     public var jobTimeout: Duration = .seconds(600)
-    /// Transient failures (S3 5xx, timeouts) are retried this often inside a job.
-    public var retryAttempts = 4
-    public var retryBaseDelay: Duration = .milliseconds(500)
+    /// Transient failures (S3 5xx, timeouts, refused connections) are retried this often
+    /// inside a job: with the base delay doubling, the defaults ride out about half a
+    /// minute of S3 being away before the job reports a retryable failure.
+    public var retryAttempts = 6
+    public var retryBaseDelay: Duration = .seconds(1)
     /// Time allowed on SIGTERM for in-flight jobs before they are cancelled.
     public var shutdownTimeout: Duration = .seconds(30)
     /// Where originals are downloaded while a job runs.

@@ -20,7 +20,7 @@ public enum Settings {
         .integer("videoJobWeight", "Worker slots one video job takes.", range: 1...64, \.videoJobWeight),
         .string("pipelines", "Directory of pipeline YAML files.", \.pipelines),
         .duration("jobTimeout", "Deadline for one job (download, process, upload, emit).", \.jobTimeout),
-        .integer("retryAttempts", "Attempts for transient failures (S3 5xx, timeouts) inside a job.", range: 1...20, \.retryAttempts),
+        .integer("retryAttempts", "Attempts for transient failures (S3 5xx, timeouts, refused or reset connections) inside a job.", range: 1...20, \.retryAttempts),
         .duration("retryBaseDelay", "First retry delay; doubles each attempt, with jitter.", \.retryBaseDelay),
         .duration("shutdownTimeout", "On SIGTERM, how long in-flight jobs may run before they are cancelled.", \.shutdownTimeout),
         .string("scratchDirectory", "Where originals are downloaded while a job runs.", \.scratchDirectory),

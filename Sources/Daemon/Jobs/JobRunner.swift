@@ -22,7 +22,7 @@ public struct JobRunner: Sendable {
         public var retryBaseDelay: Duration
         public var scratchDirectory: URL
 
-        public init(derivativesBucket: String? = nil, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate, retryAttempts: Int = 4, retryBaseDelay: Duration = .milliseconds(500), scratchDirectory: URL = FileManager.default.temporaryDirectory) {
+        public init(derivativesBucket: String? = nil, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate, retryAttempts: Int = 6, retryBaseDelay: Duration = .seconds(1), scratchDirectory: URL = FileManager.default.temporaryDirectory) {
             self.derivativesBucket = derivativesBucket
             self.keyTemplate = keyTemplate
             self.retryAttempts = retryAttempts

@@ -83,10 +83,7 @@ extension MediaDaemon {
 
     /// Videos take more worker slots; the hint is the declared type or the key's extension.
     static func weight(of event: UploadEvent, videoWeight: Int) -> Int {
-        let videoExtensions: Set<String> = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "3gp", "mts", "ts"]
-        let ext = (event.key as NSString).pathExtension.lowercased()
-        if event.contentType?.hasPrefix("video/") == true || videoExtensions.contains(ext) { return videoWeight }
-        return 1
+        event.looksLikeVideo ? videoWeight : 1
     }
 
     /// Produces `media.processed` and waits for the broker's acknowledgement, retrying while

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import MediaProcessing
 import ObjectStorage
+import PipelineEngine
 import ServiceLifecycle
 import Synchronization
 
@@ -154,11 +155,11 @@ public final class MediaDaemon: Service, Sendable {
                 let partition = OffsetTracker.Partition(topic: message.topic, partition: Int(message.partition))
                 tracker.started(partition, offset: message.offset)
                 metrics.consumed(topic: message.topic)
-                metrics.jobsInFlight(gate.admitted)
+                recordLoad()
                 group.addTask {
                     defer {
                         self.gate.release(priority)
-                        self.metrics.jobsInFlight(self.gate.admitted)
+                        self.recordLoad()
                     }
                     if await self.handle(message) {
                         self.tracker.finished(partition, offset: message.offset)
@@ -176,6 +177,12 @@ public final class MediaDaemon: Service, Sendable {
                 if error.isFatal { return }
             }
         }
+    }
+
+    /// Jobs admitted, and jobs waiting for a worker slot, for `/metrics`.
+    private func recordLoad() {
+        metrics.jobsInFlight(gate.admitted)
+        metrics.queueDepth(jobs.processor.pool.snapshot.waitingJobs)
     }
 
     /// Waits for in-flight jobs to finish, at most `timeout`.

@@ -13,13 +13,8 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var options: ServeOptions
 
         func run() async throws {
-            do {
-                let loaded = try options.loader(environment: ProcessInfo.processInfo.environment).load()
-                print(loaded.configuration.printed(sources: loaded.sources))
-            } catch let error as ConfigurationError {
-                printError("invalid configuration: \(error)")
-                throw ExitCode(2)
-            }
+            let loaded = try options.load()
+            print(loaded.configuration.printed(sources: loaded.sources))
         }
     }
 

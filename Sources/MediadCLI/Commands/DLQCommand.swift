@@ -20,13 +20,7 @@ struct DLQCommand: AsyncParsableCommand {
 
     /// The queue of the effective configuration.
     static func queue(_ options: ServeOptions) throws -> (DeadLetterQueue, DaemonConfiguration) {
-        let configuration: DaemonConfiguration
-        do {
-            configuration = try options.loader(environment: ProcessInfo.processInfo.environment).load().configuration
-        } catch let error as ConfigurationError {
-            printError("invalid configuration: \(error)")
-            throw ExitCode(2)
-        }
+        let configuration = try options.load().configuration
         LoggingBootstrap.once(level: .warning, json: configuration.logFormat == "json")
         let queue = DeadLetterQueue(
             brokers: configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },

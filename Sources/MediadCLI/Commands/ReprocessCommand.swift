@@ -76,13 +76,7 @@ struct ReprocessCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration: DaemonConfiguration
-        do {
-            configuration = try options.loader(environment: ProcessInfo.processInfo.environment).load().configuration
-        } catch let error as ConfigurationError {
-            printError("invalid configuration: \(error)")
-            throw ExitCode(2)
-        }
+        let configuration = try options.load().configuration
         LoggingBootstrap.once(level: verbose ? .info : .warning, json: configuration.logFormat == "json")
         let logger = Logger(label: "mediad.reprocess")
         let selection = try makeSelection()

@@ -34,13 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             environment["MEDIAD_BROKERS"] = mock.bootstrapServers
             environment["MEDIAD_STORAGE"] = environment["MEDIAD_STORAGE"] ?? "local"
         }
-        let loaded: ConfigurationLoader.Loaded
-        do {
-            loaded = try options.loader(environment: environment).load()
-        } catch let error as ConfigurationError {
-            printError("invalid configuration: \(error)")
-            throw ExitCode(2)
-        }
+        let loaded = try options.load(environment: environment)
         var configuration = loaded.configuration
         if embedded, options.brokers == nil { configuration.brokers = cluster?.bootstrapServers ?? configuration.brokers }
         LoggingBootstrap.once(level: Logger.Level(rawValue: configuration.logLevel) ?? .info, json: configuration.logFormat == "json")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Daemon
 
 /// The daemon's settings as flags: the common ones by name, any other with `--set`.
@@ -36,6 +37,17 @@ struct ServeOptions: ParsableArguments {
         var kafkaFlags: [String: String] = [:]
         for pair in kafka { let (key, value) = try split(pair, flag: "--kafka"); kafkaFlags[key] = value }
         return ConfigurationLoader(file: config, environment: environment, flags: flags, kafkaFlags: kafkaFlags)
+    }
+
+    /// The effective configuration; an invalid one is reported on standard error and the
+    /// command exits 2.
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConfigurationLoader.Loaded {
+        do {
+            return try loader(environment: environment).load()
+        } catch let error as ConfigurationError {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
     }
 
     private func split(_ pair: String, flag: String) throws -> (String, String) {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediadTestSupport
 import Synchronization
 import Testing
 
@@ -153,17 +154,6 @@ final class Counter: Sendable {
     private let storage = Atomic<Int>(0)
     var value: Int { storage.load(ordering: .acquiring) }
     func increment() { storage.add(1, ordering: .acquiringAndReleasing) }
-}
-
-/// A flag tasks can share.
-final class Flag: Sendable {
-    private let storage = Atomic<Bool>(false)
-    var isSet: Bool { storage.load(ordering: .acquiring) }
-    func set() { storage.store(true, ordering: .releasing) }
-}
-
-struct WaitTimeout: Error, CustomStringConvertible {
-    var description: String
 }
 
 /// Seconds an async operation took.
