@@ -103,7 +103,7 @@ struct DaemonEndToEndTests {
 
 @Suite("mediad serve under load", .serialized, .timeLimit(.minutes(5)))
 struct DaemonLoadTests {
-    @Test("300 queued events with a pool of 2: work in flight never exceeds the bound, every event answered")
+    @Test("500 queued events with a pool of 2: work in flight never exceeds the bound, every event answered")
     func backpressure() async throws {
         let daemon = try await DaemonHarness { configuration in
             configuration.concurrency = 2
@@ -111,7 +111,7 @@ struct DaemonLoadTests {
         }
         do {
             _ = try await daemon.put(TestPaths.image("orientation-3.jpg"), key: "in/small.jpg")
-            let count = 300
+            let count = 500
             for index in 0..<count {
                 try await daemon.send(DaemonHarness.cloudEvent(fileId: "load-\(index)", key: "in/small.jpg"), key: "load-\(index)")
             }
