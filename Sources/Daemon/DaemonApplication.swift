@@ -38,7 +38,7 @@ public struct DaemonApplication: Sendable {
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: configuration.group)
         consumerConfiguration.clientID = "mediad-\(configuration.instance)"
-        consumerConfiguration.statisticsInterval = .seconds(15)
+        consumerConfiguration.statisticsInterval = .seconds(5)
         consumerConfiguration.options = configuration.kafka
         let daemon = try MediaDaemon(
             configuration: configuration, jobs: jobs, producer: producer, metrics: metrics, logger: logger,
@@ -51,7 +51,7 @@ public struct DaemonApplication: Sendable {
         let http = OperationsEndpoint.application(
             host: configuration.httpHost, port: configuration.httpPort,
             readiness: {
-                var checks = ["consumer assigned": daemon.isAssigned]
+                var checks = ["consumer in group": daemon.hasJoinedGroup]
                 // The store is probed through a bucket mediad writes to, when one is configured.
                 if let bucket = configuration.derivativesBucket ?? configuration.defaultBucket {
                     let listing = try? await store.listPage(bucket: bucket, prefix: "derived/", startAfter: nil, continuationToken: nil, maxKeys: 1)

@@ -117,10 +117,17 @@ struct DaemonLoadTests {
             }
             let processed = try await daemon.collect(count, topics: [daemon.configuration.outputTopic], timeout: .seconds(180))
             #expect(Set(processed.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }).count == count)
+            #expect(daemon.application.daemon.hasJoinedGroup, "/readyz: consumer in group")
             #expect(daemon.application.daemon.peakAdmitted <= daemon.application.daemon.admissionCapacity)
             #expect(daemon.application.daemon.peakAdmitted == 4, "the bound was reached, so it was the bound that held")
             #expect(daemon.application.pool.snapshot.peakRunningWeight <= 2)
             #expect(daemon.metricsText().contains(#"mediad_outcomes_total{status="succeeded"} \#(count)"#))
+            // Lag per owned partition, from the consumer's statistics (every 5 s).
+            let lagDeadline = ContinuousClock.now + .seconds(15)
+            while !daemon.metricsText().contains(#"mediad_consumer_lag{topic="file.uploaded""#), ContinuousClock.now < lagDeadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(daemon.metricsText().contains(#"mediad_consumer_lag{topic="file.uploaded",partition="0"}"#), "\(daemon.metricsText())")
             try await Task.sleep(for: .seconds(2))
             try await daemon.stop()
             let committed = try await daemon.committed(topic: "file.uploaded", partitions: 2)

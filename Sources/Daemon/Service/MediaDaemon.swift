@@ -36,6 +36,8 @@ public final class MediaDaemon: Service, Sendable {
 
     struct Status {
         var assigned = false
+        /// The upload consumer took part in a rebalance (even one that gave it nothing).
+        var joined = false
         var stopping = false
     }
 
@@ -75,8 +77,12 @@ public final class MediaDaemon: Service, Sendable {
     /// The bound on admitted messages: worker slots plus the queue depth.
     public var admissionCapacity: Int { gate.capacity }
 
-    /// Whether the upload consumer holds partitions (for `/readyz`).
+    /// Whether the upload consumer holds partitions.
     public var isAssigned: Bool { status.withLock { $0.assigned } }
+
+    /// Whether the upload consumer is a member of its group (for `/readyz`): an instance
+    /// beyond the partition count is a ready standby, not a failed one.
+    public var hasJoinedGroup: Bool { status.withLock { $0.joined } }
 
     public func run() async throws {
         try await consumer.subscribe(topics: [configuration.topic])
@@ -166,10 +172,20 @@ public final class MediaDaemon: Service, Sendable {
                     }
                 }
             case .partitionsAssigned(let partitions):
-                if priority == .upload { status.withLock { $0.assigned = !consumer.assignment.isEmpty } }
+                if priority == .upload {
+                    status.withLock {
+                        $0.assigned = !consumer.assignment.isEmpty
+                        $0.joined = true
+                    }
+                }
                 logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             case .partitionsRevoked(let partitions, let lost):
-                if priority == .upload { status.withLock { $0.assigned = !consumer.assignment.isEmpty } }
+                if priority == .upload {
+                    status.withLock {
+                        $0.assigned = !consumer.assignment.isEmpty
+                        if lost { $0.joined = false }
+                    }
+                }
                 tracker.revoke(partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) })
                 logger.notice("partitions revoked", metadata: ["partitions": "\(partitions)", "lost": "\(lost)"])
             case .error(let error):
@@ -200,6 +216,19 @@ public final class MediaDaemon: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             await commit()
+            recordLag()
+        }
+    }
+
+    /// Consumer lag of each owned partition, from librdkafka's latest statistics (no broker
+    /// round trip; they refresh every `statisticsInterval`).
+    private func recordLag() {
+        for consumer in [consumer, backfillConsumer].compactMap({ $0 }) {
+            guard let lags = consumer.statistics?.consumerLag else { continue }
+            let owned = consumer.assignment
+            for (partition, lag) in lags where lag >= 0 && owned.contains(partition) {
+                metrics.consumerLag(topic: partition.topic, partition: Int(partition.partition), lag: lag)
+            }
         }
     }
 
