@@ -131,11 +131,12 @@ final class EventRecorder: Sendable {
         task.withLock { $0?.cancel() }
     }
 
-    /// Waits until `condition` holds, checking every 20 ms.
+    /// Waits until `condition` holds, checking every 20 ms. The generous default deadline is
+    /// for a loaded CI machine running other suites in parallel; passing tests never wait it out.
     ///
     /// - Throws: `WaitTimeout` after `timeout`, describing what was recorded.
     func wait(
-        for what: String, timeout: Duration = .seconds(20), _ condition: (EventRecorder) -> Bool,
+        for what: String, timeout: Duration = .seconds(60), _ condition: (EventRecorder) -> Bool,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let deadline = ContinuousClock.now + timeout
