@@ -128,7 +128,11 @@ enum DemoTraffic {
             let size = (derivative["width"] as? Int).map { "\($0)x\(derivative["height"] as? Int ?? 0)" } ?? ""
             return "\(derivative["name"] as? String ?? "?") \(size)".trimmingCharacters(in: .whitespaces)
         }
-        let errors = (data["errors"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        // Each error with the stage it came from: one bad input fails every stage that reads it.
+        let errors = (data["errors"] as? [[String: Any]] ?? []).compactMap { error -> String? in
+            guard let code = error["code"] as? String else { return nil }
+            return error["stage"].map { "\(code) (\($0))" } ?? code
+        }
         var line = "\(mark) \(data["fileId"] as? String ?? "?") [\(source["contentType"] as? String ?? "?")] \(status)"
         if !derivatives.isEmpty { line += " → " + derivatives.joined(separator: ", ") }
         if !errors.isEmpty { line += "  errors: " + errors.joined(separator: ", ") }
