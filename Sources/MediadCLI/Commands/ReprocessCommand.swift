@@ -143,7 +143,10 @@ struct ReprocessCommand: AsyncParsableCommand {
     /// Plans, then (unless --dry-run) runs with a progress display; Ctrl-C or SIGTERM stops
     /// the run and leaves the checkpoint.
     private func reprocess(_ selection: ReprocessSelection, runner: ReprocessRunner, checkpointURL: URL) async throws(ReprocessError) -> ReprocessSummary {
-        let checkpoint = dryRun ? nil : try ReprocessCheckpoint(url: checkpointURL, fingerprint: selection.fingerprint)
+        // A dry run reads an existing checkpoint (to show what a resumed run would skip) but
+        // never creates one.
+        let exists = FileManager.default.fileExists(atPath: checkpointURL.path)
+        let checkpoint = dryRun && !exists ? nil : try ReprocessCheckpoint(url: checkpointURL, fingerprint: selection.fingerprint)
         let plan = try await runner.plan(selection, checkpoint: checkpoint)
         for key in plan.unreadableManifests { printError("warning: unreadable manifest \(key): its original counts as never processed") }
         if dryRun {
