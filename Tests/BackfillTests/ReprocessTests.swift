@@ -93,6 +93,22 @@ struct ReprocessTests {
         #expect(produced.isEmpty)
     }
 
+    @Test("a failed file shows in the summary by its error code and makes the exit status 1")
+    func failureExitStatus() async throws {
+        let stack = try await BackfillStack()
+        defer { Task { await stack.stop() } }
+        try await stack.upload(1, of: "truncated.jpg", prefix: "broken/")
+        try await stack.upload(1, of: "exif-rich.jpg", prefix: "broken/ok-")
+        let directory = try TestPaths.temporaryDirectory("failure")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try MediadBinary.run(["reprocess", "s3://uploads/broken/"], environment: stack.environment, currentDirectory: directory)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(tableValue(result.text, "succeeded") == 1, "\(result.text)")
+        #expect(tableValue(result.text, "truncated_file") == 1, "\(result.text)")
+        // The run finished: its checkpoint is gone even though a file failed.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     @Test("a run interrupted with Ctrl-C resumes from its checkpoint and every file is done exactly once")
     func interruptAndResume() async throws {
         let stack = try await BackfillStack()
