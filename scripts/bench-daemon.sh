@@ -6,7 +6,7 @@
 #   N=300 scripts/bench-daemon.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --test >/dev/null
+. scripts/bench-common.sh
 N=${N:-300}
 CONCURRENCY=${CONCURRENCY:-2}
 work=$(mktemp -d)
@@ -14,19 +14,11 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "bench: building mediad (release)"
-swift build -c release --product mediad 2>&1 | { grep -E "error|Build" || true; }
-mediad=$(swift build -c release --show-bin-path)/mediad
+bench_build
 
-# Inputs: N distinct 2 MP JPEGs (what a phone upload resized by a client looks like).
-mkdir -p "$work/photos" "$work/store/uploads/in"
-for i in $(seq 1 "$N"); do
-  if [ "$i" -le 12 ]; then
-    ffmpeg -v error -y -f lavfi -i "testsrc2=size=1600x1200,noise=alls=12:allf=t,hue=H=$i" -frames:v 1 -q:v 4 "$work/photos/p$i.jpg"
-  else
-    cp "$work/photos/p$(( (i - 1) % 12 + 1 )).jpg" "$work/photos/p$i.jpg"
-  fi
-done
+# Inputs: N 2 MP JPEGs.
+bench_photos "$work/photos" "$N"
+mkdir -p "$work/store/uploads/in"
 cp "$work"/photos/*.jpg "$work/store/uploads/in/"
 
 echo "bench: offline — mediad process, $N files, concurrency $CONCURRENCY"
