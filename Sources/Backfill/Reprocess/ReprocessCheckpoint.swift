@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 
 /// The record of finished files that makes a run resumable: one JSON line per file, flushed
 /// as each finishes, under a first line naming the selection. An interrupted run (Ctrl-C,
 /// crash) started again with the same selection skips what the file lists; a finished run
 /// removes it.
-public final class ReprocessCheckpoint: @unchecked Sendable {
+public final class ReprocessCheckpoint: Sendable {
     /// One finished file.
     public struct Entry: Codable, Sendable, Hashable {
         public var id: String
@@ -25,8 +26,8 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
     /// Files an earlier run took up and did not finish: their manifest may look current while
     /// their result was never announced, so they are redone whatever the manifest says.
     public let unfinished: Set<String>
-    private let handle: FileHandle
-    private let lock = NSLock()
+    /// Appends from concurrent jobs are serialised here.
+    private let handle: Mutex<FileHandle>
 
     /// Opens (or creates) the checkpoint of a selection.
     /// - Throws: `ReprocessError.checkpoint` when the file belongs to another selection or
@@ -58,30 +59,28 @@ public final class ReprocessCheckpoint: @unchecked Sendable {
         }
         guard let handle = try? FileHandle(forWritingTo: url) else { throw .checkpoint("cannot open \(url.path) for writing") }
         _ = try? handle.seekToEnd()
-        self.handle = handle
+        self.handle = Mutex(handle)
         self.finished = finished
         self.unfinished = started.subtracting(finished.keys)
     }
 
     deinit {
-        try? handle.close()
+        handle.withLock { try? $0.close() }
     }
 
     /// Appends a finished file and forces it to disk before returning.
     public func record(_ entry: Entry) {
         guard var line = try? JSONEncoder().encode(entry) else { return }
         line.append(UInt8(ascii: "\n"))
-        lock.lock()
-        defer { lock.unlock() }
-        try? handle.write(contentsOf: line)
-        try? handle.synchronize()
+        handle.withLock { handle in
+            try? handle.write(contentsOf: line)
+            try? handle.synchronize()
+        }
     }
 
     /// Removes the checkpoint once every selected file is finished.
     public func remove() {
-        lock.lock()
-        defer { lock.unlock() }
-        try? handle.close()
+        handle.withLock { try? $0.close() }
         try? FileManager.default.removeItem(at: url)
     }
 }
