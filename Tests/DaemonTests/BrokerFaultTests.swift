@@ -25,7 +25,7 @@ struct BrokerFaultTests {
             let count = 20
             for index in 0..<count {
                 let fileId = "produce-\(index)"
-                audit.sent(try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: "in/small.jpg"), key: fileId), fileId: fileId)
+                try await daemon.sendUpload(fileId: fileId, key: "in/small.jpg", audit: audit)
             }
             // Queued now, so they hit the daemon's own requests (it is still joining its group):
             // retriable Produce errors librdkafka retries itself, one permanent one the
@@ -75,7 +75,7 @@ struct BrokerFaultTests {
             let count = 30
             for index in 0..<count {
                 let fileId = "down-\(index)"
-                audit.sent(try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: "in/photo.jpg"), key: fileId), fileId: fileId)
+                try await daemon.sendUpload(fileId: fileId, key: "in/photo.jpg", audit: audit)
             }
             sampling = audit.startSampling(daemon)
             try await waitUntil("the first outcomes", timeout: .seconds(60)) { daemon.outcomesRecorded >= 2 }

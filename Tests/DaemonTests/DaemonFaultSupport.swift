@@ -208,6 +208,12 @@ func waitUntil(
 }
 
 extension DaemonHarness {
+    /// Produces a file.uploaded event for `key` (Kafka key = fileId) and tells the audit
+    /// where it landed.
+    func sendUpload(fileId: String, key: String, audit: CommitAudit) async throws {
+        audit.sent(try await send(DaemonHarness.cloudEvent(fileId: fileId, key: key), key: fileId), fileId: fileId)
+    }
+
     /// Polls the group's committed offsets until every partition reached `ends`.
     func waitForCommits(_ ends: [Int32: Int64], partitions: Int, timeout: Duration = .seconds(30)) async throws {
         var last: [Int32: Int64] = [:]

@@ -69,7 +69,7 @@ struct StorageOutageTests {
             for index in 0..<count {
                 let fileId = "outage-\(index)"
                 let key = "in/\(index % fixtures.count)-\(fixtures[index % fixtures.count])"
-                audit.sent(try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: key), key: fileId), fileId: fileId)
+                try await daemon.sendUpload(fileId: fileId, key: key, audit: audit)
             }
 
             // Cut as soon as the first outcome is out: the other jobs are mid-way or queued.
@@ -130,7 +130,7 @@ struct StorageOutageTests {
             let count = 3
             for index in 0..<count {
                 let fileId = "down-\(index)"
-                audit.sent(try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: "in/photo.jpg"), key: fileId), fileId: fileId)
+                try await daemon.sendUpload(fileId: fileId, key: "in/photo.jpg", audit: audit)
             }
             try await waitUntil("an outcome for every event", timeout: .seconds(60), state: { "(\(setup.watcher.fileIds.count) of \(count))" }) {
                 setup.watcher.fileIds.count == count
