@@ -45,6 +45,10 @@ let package = Package(
                 .map { .linkedLibrary($0) }
         ),
 
+        // Process control Swift cannot call directly (prctl is variadic), and a spawn that
+        // hands a worker exactly the descriptors it needs.
+        .target(name: "CProcessShims"),
+
         // MARK: mediad modules, by concern.
         .target(
             name: "PipelineEngine",
@@ -53,6 +57,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Workers",
+            dependencies: ["CProcessShims", "PipelineEngine", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -93,13 +102,13 @@ let package = Package(
         ),
         .target(
             name: "MediaProcessing",
-            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage"],
+            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage", "Workers", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Daemon",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine", "Workers",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -122,7 +131,7 @@ let package = Package(
         .target(
             name: "MediadCLI",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Daemon", "Backfill", "Kafka", "Events",
+                "MediaProcessing", "ObjectStorage", "Daemon", "Backfill", "Kafka", "Events", "Workers", "PipelineEngine",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -195,6 +204,11 @@ let package = Package(
         .testTarget(
             name: "DeploymentTests",
             dependencies: ["Daemon", "MediadTestSupport", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IsolationTests",
+            dependencies: ["MediaProcessing", "Workers", "PipelineEngine", "MediadTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

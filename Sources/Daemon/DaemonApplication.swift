@@ -70,6 +70,7 @@ public struct DaemonApplication: Sendable {
 
     /// Releases what outlives the services: the S3 client's connections.
     public func shutdown() async {
+        daemon.jobs.processor.executor.shutdown()
         if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
     }
 
@@ -81,15 +82,26 @@ public struct DaemonApplication: Sendable {
         try StandardStages.prepare(for: pipelines)
         let pool = WorkerPool(slots: configuration.concurrency, queueDepth: configuration.effectiveQueueDepth, label: "mediad.workers")
         let processor = MediaProcessor(
-            pipelines: pipelines, registry: StandardStages.registry(), pool: pool, logger: logger,
-            scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
+            pipelines: pipelines, executor: makeExecutor(configuration: configuration, pipelines: pipelines, pool: pool, logger: logger),
+            logger: logger, scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
         return JobRunner(
             processor: processor, store: store,
             settings: .init(
                 derivativesBucket: configuration.derivativesBucket, keyTemplate: configuration.keyTemplate,
                 retryAttempts: configuration.retryAttempts, retryBaseDelay: configuration.retryBaseDelay,
                 scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory)),
+            ledger: AttemptLedger(store: store, maxCrashes: configuration.maxCrashes, instance: configuration.instance),
             logger: logger)
+    }
+
+    /// Worker processes (`isolation: process`) or the pool's threads (`none`).
+    public static func makeExecutor(configuration: DaemonConfiguration, pipelines: PipelineSet, pool: WorkerPool, logger: Logger) -> any PipelineExecutor {
+        guard configuration.isolation == Isolation.process.rawValue else {
+            return InProcessExecutor(pool: pool, registry: StandardStages.registry())
+        }
+        return ProcessExecutor(
+            pool: pool, pipelines: pipelines, executable: configuration.workerExecutable, maxJobsPerWorker: configuration.workerMaxJobs,
+            recycleResidentBytes: Int64(configuration.workerRecycleMemoryMB) << 20, maxCrashes: configuration.maxCrashes, logger: logger)
     }
 
     /// S3 from the configuration and the standard AWS environment, or the local directory store.

@@ -4,26 +4,34 @@ import PipelineEngine
 
 /// Runs the right pipeline on a local file and stores what it made: the one code path
 /// behind `mediad process`, `reprocess` and the daemon.
+///
+/// This process only looks at the file's first bytes (to choose a pipeline) and stores
+/// results; the decoding runs on the executor (worker processes by default).
 public struct MediaProcessor: Sendable {
     public let pipelines: PipelineSet
-    public let runner: PipelineRunner
-    public let pool: WorkerPool
+    public let executor: any PipelineExecutor
     public var logger: Logger
     /// Where each job's private scratch directory is made.
     public var scratchDirectory: URL
 
-    public init(pipelines: PipelineSet, registry: StageRegistry, pool: WorkerPool, logger: Logger, scratchDirectory: URL? = nil) {
+    public var pool: WorkerPool { executor.pool }
+
+    public init(pipelines: PipelineSet, executor: any PipelineExecutor, logger: Logger, scratchDirectory: URL? = nil) {
         self.pipelines = pipelines
-        self.runner = PipelineRunner(registry: registry)
-        self.pool = pool
+        self.executor = executor
         self.logger = logger
         self.scratchDirectory = scratchDirectory ?? FileManager.default.temporaryDirectory
+    }
+
+    /// In-process execution on `pool`: for tests and `isolation: none`.
+    public init(pipelines: PipelineSet, registry: StageRegistry, pool: WorkerPool, logger: Logger, scratchDirectory: URL? = nil) {
+        self.init(pipelines: pipelines, executor: InProcessExecutor(pool: pool, registry: registry), logger: logger, scratchDirectory: scratchDirectory)
     }
 
     /// Processes one file and stores its derivatives and manifest in `sink`.
     ///
     /// Never throws for bad input: every failure ends up in the returned data's `errors`.
-    /// - Throws: `CancellationError` only, when the task is cancelled while waiting for a worker.
+    /// - Throws: `CancellationError` only, when the task is cancelled before the work ended.
     public func process(_ request: ProcessingRequest, sink: any DerivativeSink) async throws -> ProcessedData {
         let queued = ContinuousClock.now
         let work = scratchDirectory.appendingPathComponent("mediad-\(UUID().uuidString)")
@@ -31,12 +39,16 @@ public struct MediaProcessor: Sendable {
 
         var logger = logger
         logger[metadataKey: "fileId"] = "\(request.fileId)"
-        let pipelines = pipelines
-        let runner = runner
-        let jobLogger = logger
-        let (prepared, started) = try await pool.run(weight: request.weight) { () -> (Prepared, ContinuousClock.Instant) in
-            let started = ContinuousClock.now
-            return (Self.prepare(request, pipelines: pipelines, runner: runner, work: work, logger: jobLogger), started)
+        let prepared: Prepared
+        let started: ContinuousClock.Instant
+        switch Self.plan(request, pipelines: pipelines, work: work) {
+        case .rejected(let data):
+            prepared = Prepared(data: data, outputs: [])
+            started = .now
+        case .run(let pipelineWork):
+            let (outcome, began) = try await executor.execute(pipelineWork, weight: request.weight, logger: logger)
+            prepared = Self.prepared(request, work: pipelineWork, outcome: outcome)
+            started = began
         }
         var data = prepared.data
         // Time spent waiting for a worker is reported apart from the work itself.
@@ -78,18 +90,23 @@ public struct MediaProcessor: Sendable {
         var outputs: [ProducedOutput]
     }
 
-    /// Everything that touches the file's bytes, on a worker thread: sniff, choose, run.
-    private static func prepare(_ request: ProcessingRequest, pipelines: PipelineSet, runner: PipelineRunner, work: URL, logger: Logger) -> Prepared {
+    private enum Plan {
+        case rejected(ProcessedData)
+        case run(PipelineWork)
+    }
+
+    /// What can be decided from the file's size and first bytes: which pipeline, or why none.
+    private static func plan(_ request: ProcessingRequest, pipelines: PipelineSet, work: URL) -> Plan {
         let size = (try? FileManager.default.attributesOfItem(atPath: request.file.path)[.size] as? NSNumber)?.int64Value ?? 0
         var source = SourceInfo(
             bucket: request.sourceBucket, key: request.sourceKey, size: size, mediaType: .other,
             contentType: "application/octet-stream", declaredContentType: request.declaredContentType, etag: request.etag)
-        func rejected(_ failure: StageFailure, pipeline: PipelineReference = PipelineReference(name: "none", version: 0)) -> Prepared {
-            Prepared(
-                data: ProcessedData(
-                    fileId: request.fileId, ownerId: request.ownerId, albumId: request.albumId, status: .failed,
-                    source: source, pipeline: pipeline, errors: [failure.issue(stage: "intake")], attempt: request.attempt),
-                outputs: [])
+        func rejected(_ failure: StageFailure, pipeline: PipelineReference = .none, warnings: [ProcessingIssue] = []) -> Plan {
+            var data = ProcessedData.failed(
+                fileId: request.fileId, ownerId: request.ownerId, albumId: request.albumId, source: source, pipeline: pipeline,
+                failure.issue(stage: "intake"), attempt: request.attempt)
+            data.warnings = warnings
+            return .rejected(data)
         }
 
         let sniffed: SniffedType
@@ -107,9 +124,7 @@ public struct MediaProcessor: Sendable {
                 message: "declared \(declared) but the bytes are \(sniffed.contentType)"))
         }
         if sniffed == .empty {
-            var prepared = rejected(StageFailure(.emptyFile, "the file is empty (0 bytes)"))
-            prepared.data.warnings = warnings
-            return prepared
+            return rejected(StageFailure(.emptyFile, "the file is empty (0 bytes)"), warnings: warnings)
         }
         let chosen: PipelineDefinition
         if let name = request.pipelineOverride {
@@ -119,23 +134,24 @@ public struct MediaProcessor: Sendable {
             chosen = pipeline
         } else {
             guard let pipeline = pipelines.matching(sniffed) else {
-                var prepared = rejected(StageFailure(.unsupportedType, "no pipeline takes \(sniffed.contentType) (format '\(sniffed.format)')"))
-                prepared.data.warnings = warnings
-                return prepared
+                return rejected(StageFailure(.unsupportedType, "no pipeline takes \(sniffed.contentType) (format '\(sniffed.format)')"), warnings: warnings)
             }
             chosen = pipeline
         }
-
         do {
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         } catch {
             return rejected(StageFailure(.ioError, "cannot create a scratch directory: \(error.localizedDescription)", retryable: true), pipeline: chosen.reference)
         }
-        let job = JobContext(file: request.file, size: size, sniffed: sniffed, pipeline: chosen, workDirectory: work, logger: logger)
-        job.warnings = warnings
-        let outcome = runner.run(job)
-        source.sha256 = outcome.sha256
-        source.md5 = outcome.md5
+        return .run(PipelineWork(file: request.file, size: size, sniffed: sniffed, pipeline: chosen, workDirectory: work, warnings: warnings))
+    }
+
+    /// The processed data of a run, with the uploader's checksum held against the bytes.
+    private static func prepared(_ request: ProcessingRequest, work: PipelineWork, outcome: PipelineOutcome) -> Prepared {
+        let source = SourceInfo(
+            bucket: request.sourceBucket, key: request.sourceKey, size: work.size, mediaType: work.sniffed.mediaType,
+            contentType: work.sniffed.contentType, declaredContentType: request.declaredContentType, etag: request.etag,
+            sha256: outcome.sha256, md5: outcome.md5)
         var errors = outcome.errors
         var status = outcome.status
         var outputs = outcome.outputs
@@ -147,7 +163,7 @@ public struct MediaProcessor: Sendable {
         }
         let data = ProcessedData(
             fileId: request.fileId, ownerId: request.ownerId, albumId: request.albumId, status: status,
-            source: source, pipeline: chosen.reference, metadata: outcome.metadata, errors: errors,
+            source: source, pipeline: work.pipeline.reference, metadata: outcome.metadata, errors: errors,
             warnings: outcome.warnings, timings: outcome.timings, attempt: request.attempt)
         return Prepared(data: data, outputs: outputs)
     }

@@ -6,7 +6,7 @@ public struct MediadCommand: AsyncParsableCommand {
         commandName: "mediad",
         abstract: "Media-processing daemon: checksums, metadata, thumbnails, posters and transcodes for uploaded files.",
         version: MediadVersion.current,
-        subcommands: [ServeCommand.self, DemoCommand.self, ProcessCommand.self, ReprocessCommand.self, DLQCommand.self, PipelinesCommand.self, StorageCommand.self, ConfigCommand.self, BrokerCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, ProcessCommand.self, ReprocessCommand.self, DLQCommand.self, PipelinesCommand.self, StorageCommand.self, ConfigCommand.self, BrokerCommand.self, WorkerCommand.self]
     )
 
     public init() {}
@@ -16,8 +16,16 @@ public enum MediadVersion {
     public static let current = "0.1.0"
 }
 
-/// The executable's entry point, so that `main.swift` stays one line.
+/// The executable's entry point, so that `main.swift` stays short.
 public enum Mediad {
+    /// Serves as a worker process and exits, when the arguments say `worker`; call it on
+    /// the main thread before anything asynchronous (the worker's limits and namespaces
+    /// are applied to the calling thread, and its blocking loop must not hold a thread of
+    /// the cooperative pool).
+    public static func runWorkerIfRequested() {
+        WorkerCommand.runIfRequested(CommandLine.arguments)
+    }
+
     public static func main() async {
         await MediadCommand.main()
     }

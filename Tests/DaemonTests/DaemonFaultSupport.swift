@@ -56,8 +56,9 @@ private struct RecordingHandler: LogHandler {
 struct Outcome: Sendable {
     var fileId: String
     var status: String
-    var errors: [(stage: String, code: String, retryable: Bool)]
+    var errors: [(stage: String, code: String, retryable: Bool, message: String)]
     var derivativeKeys: [String]
+    var timings: [String: Double]
     /// When the daemon produced it (the record's CreateTime), in ms since 1970.
     var producedAt: Int64
 
@@ -70,8 +71,9 @@ struct Outcome: Sendable {
         self.fileId = fileId
         self.status = status
         errors = (data["errors"] as? [[String: Any]] ?? []).map {
-            (stage: $0["stage"] as? String ?? "", code: $0["code"] as? String ?? "", retryable: $0["retryable"] as? Bool ?? false)
+            (stage: $0["stage"] as? String ?? "", code: $0["code"] as? String ?? "", retryable: $0["retryable"] as? Bool ?? false, message: $0["message"] as? String ?? "")
         }
+        timings = data["timings"] as? [String: Double] ?? [:]
         derivativeKeys = (data["derivatives"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }
         producedAt = message.timestamp?.millisecondsSince1970 ?? Int64.max
     }

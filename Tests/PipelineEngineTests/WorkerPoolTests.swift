@@ -82,4 +82,43 @@ struct WorkerPoolTests {
         await #expect(throws: Boom.self) { try await pool.run { throw Boom() } }
         #expect(try await pool.run { "ok" } == "ok")
     }
+
+    @Test("waiters cancelled while slots are handed over: each resumed once, no slot leaks", .timeLimit(.minutes(2)))
+    func cancellationRacesHandover() async throws {
+        let pool = WorkerPool(slots: 2, queueDepth: 8)
+        let completed = Counter()
+        for round in 0..<3000 {
+            await withTaskGroup(of: Void.self) { group in
+                var tasks: [Task<Void, any Error>] = []
+                for index in 0..<6 {
+                    let task = Task {
+                        try await pool.withSlots(weight: index % 3 == 0 ? 2 : 1) {
+                            if index % 2 == 0 { await Task.yield() }
+                        }
+                        completed.value.withLock { $0 += 1 }
+                    }
+                    tasks.append(task)
+                }
+                // Cancel some of them at varying moments: before they queue, while they
+                // wait, and while a release is handing them a slot.
+                for (index, task) in tasks.enumerated() where (index + round) % 3 != 0 {
+                    group.addTask {
+                        if (index + round) % 2 == 0 { await Task.yield() }
+                        task.cancel()
+                    }
+                }
+                for task in tasks {
+                    group.addTask { _ = try? await task.value }
+                }
+            }
+        }
+        let snapshot = pool.snapshot
+        #expect(snapshot.runningJobs == 0)
+        #expect(snapshot.runningWeight == 0, "every slot came back")
+        #expect(snapshot.waitingJobs == 0)
+        #expect(snapshot.peakRunningWeight <= 2)
+        #expect(completed.value.withLock { $0 } > 0)
+        // The pool still grants its full weight afterwards.
+        #expect(try await pool.withSlots(weight: 2) { 1 } == 1)
+    }
 }

@@ -240,12 +240,16 @@ public struct ReprocessRunner: Sendable {
             } else {
                 delivered = false
             }
-            if Task.isCancelled, !delivered { return nil }
+            if Task.isCancelled, !delivered {
+                await jobs.abandoned(outcome)
+                return nil
+            }
             if !delivered {
                 codes.append("emit_failed")
                 isFinal = false
             }
         }
+        await jobs.recorded(outcome)
         let status = codes.contains("emit_failed") ? "failed" : data.status.rawValue
         return FileOutcome(candidate: candidate, outcome: status, codes: codes, isFinal: isFinal)
     }

@@ -39,6 +39,21 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Where originals are downloaded while a job runs.
     public var scratchDirectory = FileManager.default.temporaryDirectory.path
 
+    // MARK: Isolation
+    /// `process`: native work runs in supervised `mediad worker` children; `none`: on
+    /// threads of this process (no protection from a crashing decoder).
+    public var isolation = "process"
+    /// The binary workers run (default: this one).
+    public var workerExecutable: String?
+    /// A worker is replaced after this many jobs (native allocators fragment).
+    public var workerMaxJobs = 500
+    /// A worker whose resident memory is above this after a job is replaced.
+    public var workerRecycleMemoryMB = 512
+    /// A job whose worker crashes this often fails for good (`worker_crashed`, not
+    /// retryable); a file in flight during this many deaths of the daemon itself fails
+    /// with `poison_file` instead of running again.
+    public var maxCrashes = 2
+
     // MARK: Storage
     /// `s3`, or `local` with `storageRoot` (the embedded default: a directory laid out `bucket/key`).
     public var storage = "s3"

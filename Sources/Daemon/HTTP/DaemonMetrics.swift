@@ -1,4 +1,5 @@
 import Metrics
+import Workers
 
 /// The daemon's metrics, created from a factory the executable provides (Prometheus in
 /// `mediad serve`), so the library never touches the global metrics system.
@@ -54,5 +55,15 @@ public struct DaemonMetrics: Sendable {
 
     public func paused(_ isPaused: Bool) {
         Gauge(label: "mediad_consumer_paused", factory: factory).record(isPaused ? 1 : 0)
+    }
+
+    /// Worker processes: their memory now, and what happened to them since the last call.
+    public func workers(now: WorkerSupervisor.Statistics, since last: WorkerSupervisor.Statistics) {
+        Gauge(label: "mediad_workers", factory: factory).record(now.residentBytes.count)
+        Gauge(label: "mediad_worker_resident_bytes", dimensions: [("of", "sum")], factory: factory).record(now.residentBytes.values.reduce(0, +))
+        Gauge(label: "mediad_worker_resident_bytes", dimensions: [("of", "max")], factory: factory).record(now.residentBytes.values.max() ?? 0)
+        for (event, delta) in [("started", now.started - last.started), ("crashed", now.crashed - last.crashed), ("killed", now.killed - last.killed), ("recycled", now.recycled - last.recycled)] where delta > 0 {
+            Counter(label: "mediad_worker_events_total", dimensions: [("event", event)], factory: factory).increment(by: delta)
+        }
     }
 }

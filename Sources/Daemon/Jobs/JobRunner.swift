@@ -12,6 +12,8 @@ public struct JobRunner: Sendable {
     public let processor: MediaProcessor
     public let store: any ObjectStore
     public let settings: Settings
+    /// Counts starts without an outcome, so a file that kills the daemon cannot loop.
+    public let ledger: AttemptLedger?
     public var logger: Logger
 
     /// The parts of the daemon configuration a job needs.
@@ -38,13 +40,27 @@ public struct JobRunner: Sendable {
         public var reused: Bool
         public var bytesIn: Int64
         public var bytesOut: Int64
+        /// The attempt marker to clear once the outcome is recorded.
+        public var ticket: AttemptLedger.Ticket? = nil
     }
 
-    public init(processor: MediaProcessor, store: any ObjectStore, settings: Settings, logger: Logger) {
+    public init(processor: MediaProcessor, store: any ObjectStore, settings: Settings, ledger: AttemptLedger? = nil, logger: Logger) {
         self.processor = processor
         self.store = store
         self.settings = settings
+        self.ledger = ledger
         self.logger = logger
+    }
+
+    /// The outcome is recorded (emitted, or counted by a backfill): the job's starts no
+    /// longer count against the file.
+    public func recorded(_ outcome: Outcome) async {
+        if let ticket = outcome.ticket { await ledger?.finish(ticket) }
+    }
+
+    /// The outcome could not be recorded (shutdown): the start does not count.
+    public func abandoned(_ outcome: Outcome) async {
+        if let ticket = outcome.ticket { await ledger?.abandon(ticket) }
     }
 
     /// Runs the job. Bad input and storage failures end in the outcome's `errors`.
@@ -71,7 +87,33 @@ public struct JobRunner: Sendable {
             return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
         }
 
-        // 2. Download to a private file, checking size and ETag against the event.
+        // 2. The poison-file guard: starts that ended in deaths of the daemon.
+        var ticket: AttemptLedger.Ticket?
+        if let ledger {
+            switch await ledger.begin(fileId: event.fileId, etag: head.etag, sink: sink, logger: logger) {
+            case .poisoned(let marker):
+                logger.error("poison file: not run again", metadata: ["attempts": "\(marker.attempts)", "lastInstance": "\(marker.instance)"])
+                let issue = StageFailure(
+                    .poisonFile,
+                    "the file was being processed during \(marker.attempts) deaths of mediad (last on \(marker.instance) at \(ManifestCoding.timestamp(marker.startedAt))); it is not run again until its marker is removed or a new version is uploaded")
+                    .issue(stage: "job")
+                return Outcome(data: failure(event, bucket: bucket, attempt: attempt, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
+            case .run(let admitted):
+                ticket = admitted
+            }
+        }
+        do {
+            var outcome = try await download(event, bucket: bucket, sink: sink, attempt: attempt, weight: weight, logger: logger)
+            outcome.ticket = ticket
+            return outcome
+        } catch {
+            if let ticket { await ledger?.abandon(ticket) }
+            throw error
+        }
+    }
+
+    private func download(_ event: UploadEvent, bucket: String, sink: ObjectStoreSink, attempt: Int, weight: Int, logger: Logger) async throws -> Outcome {
+        // 3. Download to a private file, checking size and ETag against the event.
         let file = settings.scratchDirectory.appendingPathComponent("mediad-source-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         let expectation = ObjectExpectation(size: event.size, etag: event.etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
@@ -86,7 +128,7 @@ public struct JobRunner: Sendable {
             return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
         }
 
-        // 3. Process; storage failures inside are retryable and retried here with backoff.
+        // 4. Process; storage failures inside are retryable and retried here with backoff.
         let request = ProcessingRequest(
             file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
             sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
@@ -159,11 +201,14 @@ public struct JobRunner: Sendable {
         case .integrity, .preconditionFailed: "source_changed"
         default: "source_unavailable"
         }
-        return ProcessedData(
-            fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, status: .failed,
+        return failure(event, bucket: bucket, attempt: attempt, issue: ProcessingIssue(stage: stage, code: code, message: error.description, retryable: error.isRetryable))
+    }
+
+    /// A job that failed before its pipeline ran.
+    func failure(_ event: UploadEvent, bucket: String, attempt: Int, issue: ProcessingIssue) -> ProcessedData {
+        .failed(
+            fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId,
             source: SourceInfo(bucket: bucket, key: event.key, size: event.size ?? 0, mediaType: .other, contentType: "application/octet-stream", declaredContentType: event.contentType, etag: event.etag),
-            pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0),
-            errors: [ProcessingIssue(stage: stage, code: code, message: error.description, retryable: error.isRetryable)],
-            attempt: attempt)
+            pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0), issue, attempt: attempt)
     }
 }

@@ -36,7 +36,11 @@ extension MediaDaemon {
             let finished = await runWithDeadline(event, bucket: bucket, logger: jobLogger)
             fileLocks.unlock(event.fileId)
             guard let outcome = finished else { return false }
-            guard await emit(outcome.data, logger: jobLogger) else { return false }
+            guard await emit(outcome.data, logger: jobLogger) else {
+                await jobs.abandoned(outcome)
+                return false
+            }
+            await jobs.recorded(outcome)
             if outcome.reused { metrics.reused() }
             metrics.outcome(outcome.data.status.rawValue)
             metrics.bytes(in: outcome.bytesIn, out: outcome.bytesOut)
@@ -67,13 +71,8 @@ extension MediaDaemon {
             }
             group.addTask {
                 guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
-                return JobRunner.Outcome(
-                    data: ProcessedData(
-                        fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, status: .failed,
-                        source: SourceInfo(bucket: bucket, key: event.key, size: event.size ?? 0, mediaType: .other, contentType: "application/octet-stream", etag: event.etag),
-                        pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0),
-                        errors: [ProcessingIssue(stage: "job", code: "job_timeout", message: "the job ran longer than \(timeout)", retryable: true)]),
-                    reused: false, bytesIn: 0, bytesOut: 0)
+                let issue = StageFailure(.jobTimeout, "the job ran longer than \(timeout)", retryable: true).issue(stage: "job")
+                return JobRunner.Outcome(data: jobs.failure(event, bucket: bucket, attempt: 1, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
             }
             let first = await group.next() ?? nil
             group.cancelAll()

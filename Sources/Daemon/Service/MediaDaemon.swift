@@ -7,6 +7,7 @@ import ObjectStorage
 import PipelineEngine
 import ServiceLifecycle
 import Synchronization
+import Workers
 
 /// `mediad serve`: consumes `file.uploaded`, runs each upload's job on the bounded pool,
 /// emits `media.processed` (or dead-letters what cannot be processed), and commits each
@@ -33,6 +34,8 @@ public final class MediaDaemon: Service, Sendable {
     let gate: AdmissionGate
     let fileLocks = FileLocks()
     private let status = Mutex(Status())
+    /// Worker figures at the last metrics update, to turn totals into counter increments.
+    private let lastWorkerStatistics = Mutex(WorkerSupervisor.Statistics())
 
     struct Status {
         var assigned = false
@@ -85,6 +88,8 @@ public final class MediaDaemon: Service, Sendable {
     public var hasJoinedGroup: Bool { status.withLock { $0.joined } }
 
     public func run() async throws {
+        await jobs.processor.executor.start()
+        defer { jobs.processor.executor.shutdown() }
         try await consumer.subscribe(topics: [configuration.topic])
         logger.info("consuming", metadata: ["topic": "\(configuration.topic)", "group": "\(configuration.group)", "brokers": "\(configuration.brokers)"])
         await withGracefulShutdownHandler {
@@ -217,7 +222,17 @@ public final class MediaDaemon: Service, Sendable {
             try? await Task.sleep(for: .seconds(1))
             await commit()
             recordLag()
+            recordWorkers()
         }
+    }
+
+    private func recordWorkers() {
+        guard let now = jobs.processor.executor.workerStatistics else { return }
+        let last = lastWorkerStatistics.withLock { last in
+            defer { last = now }
+            return last
+        }
+        metrics.workers(now: now, since: last)
     }
 
     /// Consumer lag of each owned partition, from librdkafka's latest statistics (no broker

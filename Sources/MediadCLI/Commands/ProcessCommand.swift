@@ -35,6 +35,9 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Worker slots (default: number of cores).")
     var concurrency: Int?
 
+    @Option(name: .long, help: "Where native work runs: process (supervised worker processes) or none (threads of this process).")
+    var isolation: Isolation = .process
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
     }
@@ -51,7 +54,8 @@ struct ProcessCommand: AsyncParsableCommand {
         if let pipeline, pipelines.named(pipeline) == nil {
             throw ValidationError("no pipeline named '\(pipeline)'; known: \(pipelines.definitions.map(\.name).joined(separator: ", "))")
         }
-        try StandardStages.prepare(for: pipelines)
+        // Native libraries start where the work runs: in the workers, or here.
+        if isolation == .none { try StandardStages.prepare(for: pipelines) }
 
         let locations = try sources.map { try ObjectLocation.parse($0) }
         let destination = try ObjectLocation.parse(out)
@@ -80,9 +84,14 @@ struct ProcessCommand: AsyncParsableCommand {
             shownOut = "s3://\(bucket)/\(base.isEmpty ? "" : String(base.dropLast()))"
         }
 
-        let processor = MediaProcessor(
-            pipelines: pipelines, registry: StandardStages.registry(),
-            pool: WorkerPool(slots: concurrency), logger: Logger(label: "mediad.process"))
+        let logger = Logger(label: "mediad.process")
+        let pool = WorkerPool(slots: concurrency)
+        let executor: any PipelineExecutor = switch isolation {
+        case .process: ProcessExecutor(pool: pool, pipelines: pipelines, logger: logger)
+        case .none: InProcessExecutor(pool: pool, registry: StandardStages.registry())
+        }
+        defer { executor.shutdown() }
+        let processor = MediaProcessor(pipelines: pipelines, executor: executor, logger: logger)
         let report = ProcessReport(json: json, outDescription: shownOut)
         let started = ContinuousClock.now
         let pipelineOverride = pipeline
@@ -204,3 +213,5 @@ enum SourceFiles {
         String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
     }
 }
+
+extension Isolation: ExpressibleByArgument {}

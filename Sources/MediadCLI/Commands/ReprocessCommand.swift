@@ -99,6 +99,7 @@ struct ReprocessCommand: AsyncParsableCommand {
             printError("invalid pipeline: \(error)")
             throw ExitCode(2)
         }
+        defer { jobs.processor.executor.shutdown() }
         let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var producer: KafkaProducer?
         if (publish || emit) && !dryRun {

@@ -11,6 +11,8 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var stages: [StageDefinition]
     /// The file the definition came from, for messages.
     public var sourceFile: String
+    /// The YAML it was parsed from: what a worker process is given to run it.
+    public var sourceText: String?
 
     public init(
         name: String, version: Int, description: String? = nil, match: MatchRule,
@@ -56,17 +58,27 @@ public struct PipelineLimits: Sendable, Equatable {
     public var maxDuration: Duration
     /// Wall-clock limit for one stage.
     public var stageTimeout: Duration
+    /// Memory a worker process may allocate while it runs this pipeline's job, enforced by
+    /// the kernel: an input that needs more ends in `memory_limit` instead of an OOM kill
+    /// of the whole daemon.
+    public var maxMemory: Int64
+
+    /// Sized for the worst image the default `maxPixels` lets through with room to spare
+    /// (an interlaced PNG decodes whole): see docs/operations.md.
+    public static let defaultMaxMemory: Int64 = 1 << 30
 
     public init(
         maxBytes: Int64 = 512 * 1024 * 1024,
         maxPixels: Int64 = 268_435_456,
         maxDuration: Duration = .seconds(3 * 3600),
-        stageTimeout: Duration = .seconds(120)
+        stageTimeout: Duration = .seconds(120),
+        maxMemory: Int64 = PipelineLimits.defaultMaxMemory
     ) {
         self.maxBytes = maxBytes
         self.maxPixels = maxPixels
         self.maxDuration = maxDuration
         self.stageTimeout = stageTimeout
+        self.maxMemory = maxMemory
     }
 }
 

@@ -58,7 +58,9 @@ public enum PipelineLoader {
         } catch {
             throw PipelineConfigError(file: file, line: 0, column: 0, message: "not valid YAML: \(error)")
         }
-        return try PipelineParser(file: file).pipeline(ConfigNode(node: root, file: file, field: nil))
+        var definition = try PipelineParser(file: file).pipeline(ConfigNode(node: root, file: file, field: nil))
+        definition.sourceText = text
+        return definition
     }
 
     private static func yamlLine(_ error: YamlError) -> Int {

@@ -64,6 +64,10 @@ struct PipelineParser {
         if let value = map.optional("maxPixels") { limits.maxPixels = try positive(value.count(), value) }
         if let value = map.optional("maxDuration") { limits.maxDuration = try value.duration() }
         if let value = map.optional("timeout") { limits.stageTimeout = try value.duration() }
+        if let value = map.optional("maxMemory") {
+            limits.maxMemory = try positive(value.byteSize(), value)
+            guard limits.maxMemory >= 64 << 20 else { throw value.error("must be at least 64MiB (a worker needs that much to start)") }
+        }
         try map.rejectUnknownKeys()
         return limits
     }

@@ -66,7 +66,7 @@ public final class JobContext {
 }
 
 /// A derivative made by a stage, with the local file that holds it until it is stored.
-public struct ProducedOutput: Sendable {
+public struct ProducedOutput: Codable, Sendable {
     public var derivative: Derivative
     public var file: URL?
 

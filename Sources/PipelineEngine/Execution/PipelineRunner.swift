@@ -12,7 +12,9 @@ public struct PipelineRunner: Sendable {
         self.registry = registry
     }
 
-    public func run(_ job: JobContext) -> PipelineOutcome {
+    /// - Parameter onStage: called before each stage starts (and before `inspect`), so a
+    ///   supervisor can say which stage a crash or a timeout happened in.
+    public func run(_ job: JobContext, onStage: (String) -> Void = { _ in }) -> PipelineOutcome {
         var outcome = PipelineOutcome()
         let limits = job.pipeline.limits
 
@@ -20,6 +22,7 @@ public struct PipelineRunner: Sendable {
         if job.size > limits.maxBytes {
             rejection = StageFailure(.tooLarge, "the file has \(job.size) bytes; pipeline '\(job.pipeline.name)' accepts at most \(limits.maxBytes)")
         } else if let inspector = registry.inspector(for: job.sniffed.mediaType) {
+            onStage("inspect")
             let started = ContinuousClock.now
             job.stageDeadline = started + limits.stageTimeout
             do throws(StageFailure) {
@@ -56,6 +59,7 @@ public struct PipelineRunner: Sendable {
                         .issue(stage: stage.name))
                 continue
             }
+            onStage(stage.name)
             let started = ContinuousClock.now
             job.stageDeadline = started + limits.stageTimeout
             do throws(StageFailure) {
@@ -89,7 +93,7 @@ public struct PipelineRunner: Sendable {
 }
 
 /// What running a pipeline produced, before it is stored and published.
-public struct PipelineOutcome: Sendable {
+public struct PipelineOutcome: Codable, Sendable {
     public var status: ProcessingStatus = .succeeded
     public var metadata = MediaMetadata()
     public var sha256: String?

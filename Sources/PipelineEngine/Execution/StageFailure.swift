@@ -37,6 +37,17 @@ public struct StageFailure: Error, Sendable, Equatable, CustomStringConvertible 
         public static let checksumMismatch = Code(rawValue: "checksum_mismatch")
         /// Reading or writing local files failed (disk full, permissions).
         public static let ioError = Code(rawValue: "io_error")
+        /// The worker process running the job died (a signal: a decoder crashed).
+        public static let workerCrashed = Code(rawValue: "worker_crashed")
+        /// The job needed more memory than the pipeline's `maxMemory`.
+        public static let memoryLimit = Code(rawValue: "memory_limit")
+        /// The file was in flight during `maxCrashes` deaths of the daemon itself; it is
+        /// not run again.
+        public static let poisonFile = Code(rawValue: "poison_file")
+        /// A worker process answered with something that is not the protocol.
+        public static let workerProtocol = Code(rawValue: "worker_protocol_error")
+        /// The whole job (download, process, store) ran past `jobTimeout`.
+        public static let jobTimeout = Code(rawValue: "job_timeout")
         /// Anything else: a bug or an unexpected native error.
         public static let internalError = Code(rawValue: "internal_error")
     }

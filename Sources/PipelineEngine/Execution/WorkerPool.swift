@@ -1,12 +1,14 @@
-import Foundation
 import Dispatch
+import Foundation
 import Synchronization
 
-/// A bounded pool of Dispatch workers for blocking native work (libvips, libav*).
+/// The bound on concurrent native work: weighted slots, a FIFO queue of waiting jobs, and
+/// a Dispatch queue for work that runs in this process.
 ///
 /// Swift's cooperative pool must never block in C, and a burst of uploads must not start
-/// more decoders than there are cores: callers `await` a slot, then the body runs on a
-/// dedicated Dispatch queue. Jobs carry a weight (a transcode may take every slot), and
+/// more decoders than there are cores: callers `await` slots, then either run a body on the
+/// pool's own threads (`run`) or hand the work to a worker process while they hold the
+/// slots (`withSlots`). Jobs carry a weight (a transcode may take every slot), and
 /// `isSaturated` lets a consumer stop fetching before work piles up in memory.
 public final class WorkerPool: Sendable {
     /// Total weight that may run at once.
@@ -17,18 +19,33 @@ public final class WorkerPool: Sendable {
     private let queue: DispatchQueue
     private let state: Mutex<State>
 
-    private struct Waiter {
-        let id: UInt64
-        let weight: Int
-        let continuation: CheckedContinuation<Void, any Error>
+    /// Where one `acquire` call stands. Granting, cancelling and waiting are decided under
+    /// the same lock, so each continuation is resumed exactly once.
+    private enum Phase {
+        /// Registered; the continuation is not installed yet.
+        case pending
+        /// Queued for slots.
+        case waiting(weight: Int, continuation: CheckedContinuation<Void, any Error>)
+        /// Cancelled before the continuation was installed: the installer throws.
+        case cancelled
+        /// Holds its slots; nothing may resume it any more.
+        case granted
     }
 
     private struct State {
         var available: Int
         var inFlight = 0
-        var waiters: [Waiter] = []
+        var phases: [UInt64: Phase] = [:]
+        /// Waiting ids in arrival order.
+        var queue: [UInt64] = []
         var nextID: UInt64 = 0
         var peakInFlightWeight = 0
+
+        mutating func grant(_ weight: Int, slots: Int) {
+            available -= weight
+            inFlight += 1
+            peakInFlightWeight = max(peakInFlightWeight, slots - available)
+        }
     }
 
     /// - Parameters:
@@ -64,80 +81,95 @@ public final class WorkerPool: Sendable {
         state.withLock { state in
             Snapshot(
                 runningJobs: state.inFlight, runningWeight: slots - state.available,
-                waitingJobs: state.waiters.count, peakRunningWeight: state.peakInFlightWeight)
+                waitingJobs: state.queue.count, peakRunningWeight: state.peakInFlightWeight)
         }
     }
 
     /// True when every slot is taken and at least `queueDepth` jobs wait: stop taking more work.
     public var isSaturated: Bool {
-        state.withLock { $0.available == 0 && $0.waiters.count >= queueDepth }
+        state.withLock { $0.available == 0 && $0.queue.count >= queueDepth }
     }
 
-    /// Waits for `weight` slots, then runs `body` on a worker thread.
+    /// Waits for `weight` slots, then runs `body` on one of the pool's threads.
     /// - Throws: `CancellationError` if the task is cancelled while waiting, or what `body` throws.
     public func run<T: Sendable>(weight: Int = 1, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withSlots(weight: weight) {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try body() })
+                }
+            }
+        }
+    }
+
+    /// Waits for `weight` slots and holds them while `body` runs (for work done elsewhere,
+    /// such as in a worker process).
+    /// - Throws: `CancellationError` if the task is cancelled while waiting, or what `body` throws.
+    public func withSlots<T: Sendable>(weight: Int = 1, _ body: () async throws -> T) async throws -> T {
         let weight = min(max(1, weight), slots)
         try await acquire(weight)
         defer { release(weight) }
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try body() })
-            }
-        }
+        return try await body()
     }
 
     private func acquire(_ weight: Int) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
+            state.phases[state.nextID] = .pending
             return state.nextID
         }
+        defer { _ = state.withLock { $0.phases.removeValue(forKey: id) } }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let granted = state.withLock { state -> Bool in
-                    if Task.isCancelled { return false }
+                let granted = state.withLock { state -> Bool? in
+                    if case .cancelled = state.phases[id] { return nil }
                     // FIFO: nobody overtakes a waiting job, so heavy jobs are not starved.
-                    if state.waiters.isEmpty && state.available >= weight {
-                        state.available -= weight
-                        state.inFlight += 1
-                        state.peakInFlightWeight = max(state.peakInFlightWeight, slots - state.available)
+                    if state.queue.isEmpty && state.available >= weight {
+                        state.grant(weight, slots: slots)
+                        state.phases[id] = .granted
                         return true
                     }
-                    state.waiters.append(Waiter(id: id, weight: weight, continuation: continuation))
+                    state.phases[id] = .waiting(weight: weight, continuation: continuation)
+                    state.queue.append(id)
                     return false
                 }
-                if granted {
-                    continuation.resume()
-                } else if Task.isCancelled, !isWaiting(id) {
-                    continuation.resume(throwing: CancellationError())
+                switch granted {
+                case true?: continuation.resume()
+                case nil: continuation.resume(throwing: CancellationError())
+                case false?: break
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                switch state.phases[id] {
+                case .pending?:
+                    state.phases[id] = .cancelled
+                    return nil
+                case .waiting(_, let continuation)?:
+                    state.phases[id] = .cancelled
+                    state.queue.removeAll { $0 == id }
+                    return continuation
+                case .cancelled?, .granted?, nil:
+                    return nil
+                }
             }
-            waiter?.continuation.resume(throwing: CancellationError())
+            waiter?.resume(throwing: CancellationError())
         }
-    }
-
-    private func isWaiting(_ id: UInt64) -> Bool {
-        state.withLock { $0.waiters.contains { $0.id == id } }
     }
 
     private func release(_ weight: Int) {
-        let ready = state.withLock { state -> [Waiter] in
+        let ready = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.available += weight
             state.inFlight -= 1
-            var ready: [Waiter] = []
-            while let first = state.waiters.first, first.weight <= state.available {
-                state.waiters.removeFirst()
-                state.available -= first.weight
-                state.inFlight += 1
-                ready.append(first)
+            var ready: [CheckedContinuation<Void, any Error>] = []
+            while let first = state.queue.first, case .waiting(let needed, let continuation)? = state.phases[first], needed <= state.available {
+                state.queue.removeFirst()
+                state.grant(needed, slots: slots)
+                state.phases[first] = .granted
+                ready.append(continuation)
             }
-            state.peakInFlightWeight = max(state.peakInFlightWeight, slots - state.available)
             return ready
         }
-        for waiter in ready { waiter.continuation.resume() }
+        for continuation in ready { continuation.resume() }
     }
 }

@@ -158,3 +158,21 @@ public struct ProcessingIssue: Codable, Sendable, Equatable {
         self.retryable = retryable
     }
 }
+
+extension PipelineReference {
+    /// No pipeline took the file (it failed before one was chosen).
+    public static let none = PipelineReference(name: "none", version: 0)
+}
+
+extension ProcessedData {
+    /// The one shape of a result that failed before or instead of its pipeline: the file
+    /// as far as it is known, one issue, no derivatives.
+    public static func failed(
+        fileId: String, ownerId: String?, albumId: String?, source: SourceInfo, pipeline: PipelineReference = .none,
+        _ issue: ProcessingIssue, attempt: Int = 1
+    ) -> ProcessedData {
+        ProcessedData(
+            fileId: fileId, ownerId: ownerId, albumId: albumId, status: .failed, source: source, pipeline: pipeline,
+            errors: [issue], attempt: attempt)
+    }
+}

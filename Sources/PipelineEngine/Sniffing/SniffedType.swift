@@ -1,5 +1,5 @@
 /// What a file really is, judged from its first bytes.
-public struct SniffedType: Sendable, Equatable, CustomStringConvertible {
+public struct SniffedType: Codable, Sendable, Equatable, CustomStringConvertible {
     public var mediaType: MediaType
     public var contentType: String
     /// Short format name used in logs and pipeline `match` lists (`jpeg`, `heic`, `mp4`).

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import MediaProcessing
+import ObjectStorage
+import PipelineEngine
+
+/// The poison-file guard for deaths of the daemon itself (an OOM kill of the container,
+/// `kill -9`), which no worker supervisor can see: before a job runs, a marker beside the
+/// manifest counts the starts that had no outcome yet. It lives in the object store, so it
+/// holds when the partition moves to another replica.
+///
+/// A file whose marker shows `maxCrashes` such starts is not run again: it fails with
+/// `poison_file` and its partition moves on. A new version of the original (another ETag)
+/// starts a new count; an operator may delete the marker to allow another try.
+public struct AttemptLedger: Sendable {
+    public let store: any ObjectStore
+    public let maxCrashes: Int
+    public let instance: String
+
+    /// The marker's content.
+    public struct Marker: Codable, Sendable, Equatable {
+        /// Starts of this file's job that had no recorded outcome yet.
+        public var attempts: Int
+        public var startedAt: Date
+        public var instance: String
+        /// The original's ETag the attempts were made on.
+        public var etag: String?
+    }
+
+    /// What a job may do.
+    public enum Admission: Sendable {
+        /// Run it; `previous` is restored if the job ends without an outcome (shutdown).
+        case run(Ticket)
+        /// Do not run it: earlier starts ended in deaths of the daemon.
+        case poisoned(Marker)
+    }
+
+    /// A started job's claim on its marker.
+    public struct Ticket: Sendable {
+        public var bucket: String
+        public var key: String
+        public var previous: Marker?
+    }
+
+    public static let markerName = "_attempt"
+
+    public init(store: any ObjectStore, maxCrashes: Int, instance: String) {
+        self.store = store
+        self.maxCrashes = max(1, maxCrashes)
+        self.instance = instance
+    }
+
+    /// Reads the marker and, unless the file is poisoned, records one more start.
+    /// A marker that cannot be read or written does not stop the job (the guard is
+    /// best-effort; storage failures show up in the job itself).
+    public func begin(fileId: String, etag: String?, sink: ObjectStoreSink, logger: Logger) async -> Admission {
+        let key = sink.key(fileId: fileId, name: Self.markerName, fileExtension: "json")
+        var previous: Marker?
+        if let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 64 << 10) {
+            previous = try? ManifestCoding.decoder().decode(Marker.self, from: Data(bytes))
+        }
+        let sameVersion = previous.map { $0.etag == etag } ?? false
+        if let previous, sameVersion, previous.attempts >= maxCrashes {
+            return .poisoned(previous)
+        }
+        let marker = Marker(attempts: (sameVersion ? previous?.attempts ?? 0 : 0) + 1, startedAt: Date(), instance: instance, etag: etag)
+        if let bytes = try? ManifestCoding.encoder().encode(marker) {
+            do {
+                _ = try await store.put(bucket: sink.bucket, key: key, bytes: Array(bytes), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
+            } catch {
+                logger.warning("cannot write the attempt marker", metadata: ["key": "\(key)", "error": "\(error)"])
+            }
+        }
+        return .run(Ticket(bucket: sink.bucket, key: key, previous: previous))
+    }
+
+    /// The job's outcome is recorded: its starts no longer count against it.
+    public func finish(_ ticket: Ticket) async {
+        try? await store.delete(bucket: ticket.bucket, key: ticket.key)
+    }
+
+    /// The job ended without an outcome (shutdown, Ctrl-C): it is not the file's fault, so
+    /// the marker goes back to what it was. Runs detached from the cancelled job.
+    public func abandon(_ ticket: Ticket) async {
+        let store = store
+        await Task.detached {
+            if let previous = ticket.previous, let bytes = try? ManifestCoding.encoder().encode(previous) {
+                _ = try? await store.put(bucket: ticket.bucket, key: ticket.key, bytes: Array(bytes), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
+            } else {
+                try? await store.delete(bucket: ticket.bucket, key: ticket.key)
+            }
+        }.value
+    }
+}
