@@ -54,7 +54,8 @@ public struct DaemonApplication: Sendable {
                 var checks = ["consumer in group": daemon.hasJoinedGroup]
                 // The store is probed through a bucket mediad writes to, when one is configured.
                 if let bucket = configuration.derivativesBucket ?? configuration.defaultBucket {
-                    let listing = try? await store.listPage(bucket: bucket, prefix: "derived/", startAfter: nil, continuationToken: nil, maxKeys: 1)
+                    let prefix = DerivativeLayout(template: configuration.keyTemplate).prefix
+                    let listing = try? await store.listPage(bucket: bucket, prefix: prefix, startAfter: nil, continuationToken: nil, maxKeys: 1)
                     checks["object store"] = listing != nil
                 }
                 return Readiness(checks: checks)

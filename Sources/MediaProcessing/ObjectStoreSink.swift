@@ -7,22 +7,16 @@ import PipelineEngine
 public struct ObjectStoreSink: DerivativeSink {
     public let store: any ObjectStore
     public let bucket: String
-    /// `{fileId}`, `{name}` and `{ext}` are replaced; the default is `derived/{fileId}/{name}.{ext}`.
-    public let keyTemplate: String
+    public let layout: DerivativeLayout
 
-    public static let defaultKeyTemplate = "derived/{fileId}/{name}.{ext}"
-
-    public init(store: any ObjectStore, bucket: String, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate) {
+    public init(store: any ObjectStore, bucket: String, layout: DerivativeLayout = DerivativeLayout()) {
         self.store = store
         self.bucket = bucket
-        self.keyTemplate = keyTemplate
+        self.layout = layout
     }
 
     public func key(fileId: String, name: String, fileExtension: String) -> String {
-        keyTemplate
-            .replacingOccurrences(of: "{fileId}", with: fileId)
-            .replacingOccurrences(of: "{name}", with: name)
-            .replacingOccurrences(of: "{ext}", with: fileExtension)
+        layout.key(fileId: fileId, name: name, fileExtension: fileExtension)
     }
 
     /// Derivatives never change under a key (a new pipeline version writes new bytes and a new
@@ -36,7 +30,7 @@ public struct ObjectStoreSink: DerivativeSink {
     }
 
     public func storeManifest(_ data: Data, fileId: String) async throws -> StoredLocation {
-        let key = key(fileId: fileId, name: "manifest", fileExtension: "json")
+        let key = layout.manifestKey(fileId: fileId)
         _ = try await store.put(bucket: bucket, key: key, bytes: Array(data), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
         return StoredLocation(bucket: bucket, key: key)
     }

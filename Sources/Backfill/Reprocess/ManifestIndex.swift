@@ -35,9 +35,9 @@ public struct ManifestIndex: Sendable {
 
     /// Reads every manifest in `bucket` written under `keyTemplate`, `parallelism` at a time.
     public static func load(store: any ObjectStore, bucket: String, keyTemplate: String, parallelism: Int = 8) async throws(ObjectStorageError) -> ManifestIndex {
-        let pattern = ManifestKeyPattern(template: keyTemplate)
+        let layout = DerivativeLayout(template: keyTemplate)
         var keys: [String] = []
-        for try await object in store.list(bucket: bucket, prefix: pattern.prefix) where pattern.matches(object.key) {
+        for try await object in store.list(bucket: bucket, prefix: layout.prefix) where layout.isManifest(object.key) {
             keys.append(object.key)
         }
         var index = ManifestIndex()
@@ -75,32 +75,5 @@ public struct ManifestIndex: Sendable {
 
     static func bareETag(_ etag: String) -> String {
         etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-    }
-}
-
-/// Recognises manifest keys made from a key template such as `derived/{fileId}/{name}.{ext}`.
-struct ManifestKeyPattern {
-    /// The template's text before its first placeholder: where listing starts.
-    let prefix: String
-    private let expression: NSRegularExpression?
-
-    init(template: String) {
-        let brace = template.firstIndex(of: "{") ?? template.endIndex
-        prefix = String(template[..<brace])
-        var pattern = NSRegularExpression.escapedPattern(for: template)
-        for (placeholder, replacement) in [("{fileId}", "[^/]+"), ("{name}", "manifest"), ("{ext}", "json")] {
-            pattern = pattern.replacingOccurrences(of: NSRegularExpression.escapedPattern(for: placeholder), with: replacement)
-        }
-        expression = try? NSRegularExpression(pattern: "^" + pattern + "$")
-    }
-
-    func matches(_ key: String) -> Bool {
-        guard let expression else { return false }
-        return expression.firstMatch(in: key, range: NSRange(key.startIndex..., in: key)) != nil
-    }
-
-    /// Keys under the prefix are mediad's outputs, never originals to reprocess.
-    func isOutput(_ key: String) -> Bool {
-        !prefix.isEmpty && key.hasPrefix(prefix)
     }
 }

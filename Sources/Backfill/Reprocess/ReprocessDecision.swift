@@ -1,3 +1,4 @@
+import MediaProcessing
 import PipelineEngine
 
 /// One original a run considered.
@@ -79,24 +80,19 @@ public enum ReprocessDecision: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
-    /// The rule of BRIEF §3: a manifest whose source and pipeline version match is current.
+    /// A manifest that is not current (`ManifestFreshness`) is redone, with its reason.
     static func decide(_ candidate: ReprocessCandidate, manifest: ManifestIndex.Entry?, selection: ReprocessSelection, pipelines: PipelineSet) -> ReprocessDecision {
         if selection.mode == .all { return .process(.forced) }
         guard let manifest else { return .process(.noManifest) }
-        if let requested = selection.pipeline, requested != manifest.pipeline {
-            return .process(.otherPipeline(stored: manifest.pipeline, requested: requested))
+        let stored = ManifestFreshness.Stored(
+            pipeline: manifest.pipeline, version: manifest.version, etag: manifest.etag, sha256: nil, failedTransiently: manifest.failedTransiently)
+        switch ManifestFreshness.judge(stored, etag: candidate.etag, requestedPipeline: selection.pipeline, pipelines: pipelines) {
+        case .current: return .skip(.upToDate(pipeline: manifest.pipeline, version: manifest.version))
+        case .otherPipeline(let stored, let requested): return .process(.otherPipeline(stored: stored, requested: requested))
+        case .pipelineGone(let name): return .process(.pipelineGone(name: name))
+        case .olderPipeline(let name, let stored, let current): return .process(.olderPipeline(name: name, stored: stored, current: current))
+        case .sourceChanged: return .process(.sourceChanged)
+        case .transientFailure: return .process(.transientFailure)
         }
-        let sourceChanged = manifest.etag != nil && candidate.etag != nil && manifest.etag != candidate.etag
-        // "none": no pipeline took the file (empty, unsupported type); only new bytes change that.
-        if manifest.pipeline == "none", selection.pipeline == nil {
-            return sourceChanged ? .process(.sourceChanged) : .skip(.upToDate(pipeline: "none", version: 0))
-        }
-        guard let current = pipelines.named(manifest.pipeline) else { return .process(.pipelineGone(name: manifest.pipeline)) }
-        if manifest.version < current.version {
-            return .process(.olderPipeline(name: manifest.pipeline, stored: manifest.version, current: current.version))
-        }
-        if sourceChanged { return .process(.sourceChanged) }
-        if manifest.failedTransiently { return .process(.transientFailure) }
-        return .skip(.upToDate(pipeline: manifest.pipeline, version: manifest.version))
     }
 }

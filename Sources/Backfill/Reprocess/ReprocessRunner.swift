@@ -76,7 +76,7 @@ public struct ReprocessRunner: Sendable {
         if let name = selection.pipeline, pipelines.named(name) == nil {
             throw .selection("no pipeline named '\(name)' (have: \(pipelines.definitions.map(\.name).joined(separator: ", ")))")
         }
-        let pattern = ManifestKeyPattern(template: keyTemplate)
+        let layout = DerivativeLayout(template: keyTemplate)
         var plan = ReprocessPlan()
         var indexes: [String: ManifestIndex] = [:]
         func index(for bucket: String) async throws(ReprocessError) -> ManifestIndex {
@@ -93,7 +93,7 @@ public struct ReprocessRunner: Sendable {
 
         var selectedForWork = 0
         func consider(_ object: ObjectInfo) async throws(ReprocessError) {
-            guard selection.admits(lastModified: object.lastModified), !pattern.isOutput(object.key) else { return }
+            guard selection.admits(lastModified: object.lastModified), !layout.isOutput(object.key) else { return }
             let manifest = try await index(for: object.bucket).entry(bucket: object.bucket, key: object.key)
             let candidate = ReprocessCandidate(
                 bucket: object.bucket, key: object.key, size: object.size, etag: object.etag.map(ManifestIndex.bareETag),

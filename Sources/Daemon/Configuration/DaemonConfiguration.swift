@@ -1,4 +1,5 @@
 import Foundation
+import MediaProcessing
 
 /// Everything `mediad serve` needs, with the defaults of BRIEF §1–§3 so that
 /// `mediad serve --brokers HOST:PORT` alone works. Built by `ConfigurationLoader` from a
@@ -62,7 +63,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var derivativesBucket: String?
     /// Bucket used when an event names none.
     public var defaultBucket: String?
-    public var keyTemplate = "derived/{fileId}/{name}.{ext}"
+    public var keyTemplate = DerivativeLayout.defaultTemplate
     /// Buckets events may name; empty allows any.
     public var allowedBuckets: [String] = []
     public var s3Endpoint: String?

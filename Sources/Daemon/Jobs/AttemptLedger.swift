@@ -42,8 +42,6 @@ public struct AttemptLedger: Sendable {
         public var previous: Marker?
     }
 
-    public static let markerName = "_attempt"
-
     public init(store: any ObjectStore, maxCrashes: Int, instance: String) {
         self.store = store
         self.maxCrashes = max(1, maxCrashes)
@@ -54,7 +52,7 @@ public struct AttemptLedger: Sendable {
     /// A marker that cannot be read or written does not stop the job (the guard is
     /// best-effort; storage failures show up in the job itself).
     public func begin(fileId: String, etag: String?, sink: ObjectStoreSink, logger: Logger) async -> Admission {
-        let key = sink.key(fileId: fileId, name: Self.markerName, fileExtension: "json")
+        let key = sink.layout.attemptMarkerKey(fileId: fileId)
         var previous: Marker?
         if let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 64 << 10) {
             previous = try? ManifestCoding.decoder().decode(Marker.self, from: Data(bytes))

@@ -24,7 +24,7 @@ public struct JobRunner: Sendable {
         public var retryBaseDelay: Duration
         public var scratchDirectory: URL
 
-        public init(derivativesBucket: String? = nil, keyTemplate: String = ObjectStoreSink.defaultKeyTemplate, retryAttempts: Int = 6, retryBaseDelay: Duration = .seconds(1), scratchDirectory: URL = FileManager.default.temporaryDirectory) {
+        public init(derivativesBucket: String? = nil, keyTemplate: String = DerivativeLayout.defaultTemplate, retryAttempts: Int = 6, retryBaseDelay: Duration = .seconds(1), scratchDirectory: URL = FileManager.default.temporaryDirectory) {
             self.derivativesBucket = derivativesBucket
             self.keyTemplate = keyTemplate
             self.retryAttempts = retryAttempts
@@ -69,7 +69,7 @@ public struct JobRunner: Sendable {
     public func run(_ event: UploadEvent, bucket: String, attempt: Int, weight: Int = 1) async throws -> Outcome {
         var logger = logger
         logger[metadataKey: "fileId"] = "\(event.fileId)"
-        let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? bucket, keyTemplate: settings.keyTemplate)
+        let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? bucket, layout: DerivativeLayout(template: settings.keyTemplate))
 
         // 1. The source as it is now: its ETag tells whether a manifest still describes it.
         let head: ObjectInfo
@@ -153,16 +153,11 @@ public struct JobRunner: Sendable {
     /// The stored manifest, if it describes this very source (same ETag, and sha256 when the
     /// event gives one) made by the current version of its pipeline, and did not fail transiently.
     func existingResult(for event: UploadEvent, head: ObjectInfo, sink: ObjectStoreSink, attempt: Int) async -> ProcessedData? {
-        let key = sink.key(fileId: event.fileId, name: "manifest", fileExtension: "json")
+        let key = sink.layout.manifestKey(fileId: event.fileId)
         guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 8 << 20),
-              var manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes))
-        else { return nil }
-        let current = processor.pipelines.named(manifest.pipeline.name)
-        guard let current, current.version == manifest.pipeline.version,
-              event.pipeline == nil || event.pipeline == manifest.pipeline.name,
-              let etag = manifest.source.etag, etag == head.etag,
-              event.sha256 == nil || event.sha256 == manifest.source.sha256,
-              !manifest.errors.contains(where: { $0.retryable })
+              var manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes)),
+              ManifestFreshness.judge(
+                .init(manifest), etag: head.etag, sha256: event.sha256, requestedPipeline: event.pipeline, pipelines: processor.pipelines) == .current
         else { return nil }
         manifest.attempt = attempt
         manifest.ownerId = event.ownerId ?? manifest.ownerId
@@ -194,14 +189,7 @@ public struct JobRunner: Sendable {
     }
 
     private func failure(_ event: UploadEvent, bucket: String, attempt: Int, stage: String, error: ObjectStorageError) -> ProcessedData {
-        let code: String = switch error.code {
-        case .notFound: "source_not_found"
-        case .noSuchBucket: "source_bucket_not_found"
-        case .accessDenied, .signatureMismatch: "source_access_denied"
-        case .integrity, .preconditionFailed: "source_changed"
-        default: "source_unavailable"
-        }
-        return failure(event, bucket: bucket, attempt: attempt, issue: ProcessingIssue(stage: stage, code: code, message: error.description, retryable: error.isRetryable))
+        failure(event, bucket: bucket, attempt: attempt, issue: SourceFailure.issue(for: error, stage: stage))
     }
 
     /// A job that failed before its pipeline ran.

@@ -59,7 +59,7 @@ public final class MediaDaemon: Service, Sendable {
         self.gate = AdmissionGate(capacity: configuration.concurrency + configuration.effectiveQueueDepth, backfillCapacity: configuration.concurrency)
         self.intake = EventIntake(
             uploadType: configuration.uploadEventType, allowedBuckets: Set(configuration.allowedBuckets),
-            ignoredKeyPrefixes: [Self.ownOutputPrefix(configuration.keyTemplate)].compactMap { $0 })
+            ignoredKeyPrefixes: [DerivativeLayout(template: configuration.keyTemplate).prefix].compactMap { $0 })
         // Runs on the consumer's polling thread: commit what is done, forget the rest.
         let revokeHook: KafkaRevokeHook = { revocation in
             let partitions = revocation.partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) }
@@ -265,11 +265,4 @@ public final class MediaDaemon: Service, Sendable {
         }
     }
 
-    /// The fixed prefix of the derivative key template: notifications for keys under it are
-    /// mediad's own outputs.
-    static func ownOutputPrefix(_ template: String) -> String? {
-        guard let brace = template.firstIndex(of: "{") else { return nil }
-        let prefix = String(template[..<brace])
-        return prefix.isEmpty ? nil : prefix
-    }
 }

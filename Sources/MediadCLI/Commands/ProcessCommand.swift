@@ -1,4 +1,5 @@
 import ArgumentParser
+import Events
 import Foundation
 import Logging
 import MediaProcessing
@@ -68,7 +69,11 @@ struct ProcessCommand: AsyncParsableCommand {
     }
 
     private func process(_ locations: [ObjectLocation], into destination: ObjectLocation, pipelines: PipelineSet, store: S3ObjectStore?) async throws {
-        let files = try await SourceFiles.expand(locations, store: store)
+        var destinationLayouts: [DerivativeLayout] = []
+        if case .object(_, let prefix) = destination {
+            destinationLayouts.append(DerivativeLayout(template: (prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/") + "{fileId}/{name}.{ext}"))
+        }
+        let files = try await SourceFiles.expand(locations, store: store, skipping: destinationLayouts)
         guard !files.isEmpty else { throw ValidationError("no files found in \(sources.joined(separator: " "))") }
         let sink: any DerivativeSink
         let shownOut: String
@@ -80,7 +85,7 @@ struct ProcessCommand: AsyncParsableCommand {
         case .object(let bucket, let prefix):
             guard let store else { throw ValidationError("an s3:// destination needs S3 settings") }
             let base = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
-            sink = ObjectStoreSink(store: store, bucket: bucket, keyTemplate: base + "{fileId}/{name}.{ext}")
+            sink = ObjectStoreSink(store: store, bucket: bucket, layout: DerivativeLayout(template: base + "{fileId}/{name}.{ext}"))
             shownOut = "s3://\(bucket)/\(base.isEmpty ? "" : String(base.dropLast()))"
         }
 
@@ -132,11 +137,10 @@ struct ProcessCommand: AsyncParsableCommand {
                     declaredContentType: info.contentType, pipelineOverride: pipelineOverride)
                 return try await processor.process(request, sink: sink)
             } catch let error as ObjectStorageError {
-                return ProcessedData(
-                    fileId: file.name, status: .failed,
+                return .failed(
+                    fileId: file.name, ownerId: nil, albumId: nil,
                     source: SourceInfo(bucket: bucket, key: key, size: 0, mediaType: .other, contentType: "application/octet-stream"),
-                    pipeline: PipelineReference(name: "none", version: 0),
-                    errors: [ProcessingIssue(stage: "download", code: "source_\(error.code)", message: error.description, retryable: error.isRetryable)])
+                    SourceFailure.issue(for: error))
             }
         }
     }
@@ -157,7 +161,10 @@ struct SourceFile: Sendable {
 
 enum SourceFiles {
     /// Files named directly, and every visible file under named directories, with unique names.
-    static func expand(_ sources: [ObjectLocation], store: (any ObjectStore)?) async throws -> [SourceFile] {
+    /// Listings skip mediad's own outputs (the default layout's, and `skipping`'s): they are
+    /// derivatives and manifests, not originals.
+    static func expand(_ sources: [ObjectLocation], store: (any ObjectStore)?, skipping outputs: [DerivativeLayout] = []) async throws -> [SourceFile] {
+        let layouts = [DerivativeLayout()] + outputs
         var locations: [ObjectLocation] = []
         for source in sources {
             switch source {
@@ -170,7 +177,7 @@ enum SourceFiles {
             case .object(let bucket, let key):
                 guard let store else { throw ValidationError("s3:// sources need S3 settings") }
                 if key.isEmpty || key.hasSuffix("/") {
-                    for try await object in store.list(bucket: bucket, prefix: key.isEmpty ? nil : key) {
+                    for try await object in store.list(bucket: bucket, prefix: key.isEmpty ? nil : key) where !layouts.contains(where: { $0.isOutput(object.key) }) {
                         locations.append(.object(bucket: bucket, key: object.key))
                     }
                 } else {
@@ -180,6 +187,10 @@ enum SourceFiles {
         }
         var used: Set<String> = []
         return locations.map { location in
+            // An object's id depends on its bucket and key alone, never on the other arguments.
+            if case .object(let bucket, let key) = location {
+                return SourceFile(location: location, name: UploadEvent.stableFileId(bucket: bucket, key: key))
+            }
             let url: URL = switch location {
             case .file(let url): url
             case .object(_, let key): URL(fileURLWithPath: "/" + key)

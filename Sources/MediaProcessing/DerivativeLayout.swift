@@ -1,0 +1,64 @@
+import Foundation
+
+/// Where mediad keeps what it makes for a file: derivatives, `manifest.json` and the
+/// attempt marker, all from one key template (default `derived/{fileId}/{name}.{ext}`).
+///
+/// The one owner of the layout: the sinks write through it, the daemon ignores events for
+/// keys it owns, listings skip them, and `reprocess` finds the manifests with it.
+public struct DerivativeLayout: Sendable, Equatable {
+    public static let defaultTemplate = "derived/{fileId}/{name}.{ext}"
+    /// The name of the attempt marker beside the manifest (stage names start with a letter
+    /// or digit, so no derivative can take it).
+    static let attemptMarkerName = "_attempt"
+
+    /// `{fileId}`, `{name}` and `{ext}` are replaced.
+    public let template: String
+
+    public init(template: String = DerivativeLayout.defaultTemplate) {
+        self.template = template
+    }
+
+    public func key(fileId: String, name: String, fileExtension: String) -> String {
+        template
+            .replacingOccurrences(of: "{fileId}", with: fileId)
+            .replacingOccurrences(of: "{name}", with: name)
+            .replacingOccurrences(of: "{ext}", with: fileExtension)
+    }
+
+    public func manifestKey(fileId: String) -> String {
+        key(fileId: fileId, name: "manifest", fileExtension: "json")
+    }
+
+    public func attemptMarkerKey(fileId: String) -> String {
+        key(fileId: fileId, name: Self.attemptMarkerName, fileExtension: "json")
+    }
+
+    /// The template's text before its first placeholder: every output lives under it, and
+    /// listing manifests starts there. Nil when the template starts with a placeholder.
+    public var prefix: String? {
+        let brace = template.firstIndex(of: "{") ?? template.endIndex
+        let prefix = String(template[..<brace])
+        return prefix.isEmpty ? nil : prefix
+    }
+
+    /// Keys under the prefix are mediad's outputs: never originals to process, and an
+    /// event for one must not start a job (it would loop).
+    public func isOutput(_ key: String) -> Bool {
+        guard let prefix else { return false }
+        return key.hasPrefix(prefix)
+    }
+
+    /// Whether `key` is the manifest of some file.
+    public func isManifest(_ key: String) -> Bool {
+        guard let manifestExpression else { return false }
+        return manifestExpression.firstMatch(in: key, range: NSRange(key.startIndex..., in: key)) != nil
+    }
+
+    private var manifestExpression: NSRegularExpression? {
+        var pattern = NSRegularExpression.escapedPattern(for: template)
+        for (placeholder, replacement) in [("{fileId}", "[^/]+"), ("{name}", "manifest"), ("{ext}", "json")] {
+            pattern = pattern.replacingOccurrences(of: NSRegularExpression.escapedPattern(for: placeholder), with: replacement)
+        }
+        return try? NSRegularExpression(pattern: "^" + pattern + "$")
+    }
+}
