@@ -213,7 +213,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MediaProcessingTests",
-            dependencies: ["MediaProcessing", "MediadCLI", "MediadTestSupport"],
+            dependencies: ["MediaProcessing", "MediadCLI", "Events", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

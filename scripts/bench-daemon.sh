@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark: N small photos through `mediad serve` (mock Kafka broker + local store) and the
-# same files through `mediad process` offline, in one run. Prints files per second for both,
-# their ratio (target: the daemon at least 0.9 of offline), end-to-end latency p50/p99 from
-# produce to media.processed (broker timestamps), and the daemon's peak RSS.
+# Benchmark: N small photos through `mediad serve` (mock Kafka broker + local store), once with
+# worker processes (`isolation: process`, the default) and once in-process (`isolation: none`),
+# and the same files through `mediad process` offline, in one run. Prints files per second for
+# each, the ratios (isolation costs at most 3 %; the daemon reaches 0.95 of offline), latency
+# p50/p99 from produce to media.processed (broker timestamps), and peak RSS of the parent and
+# of the largest worker.
 #   N=300 scripts/bench-daemon.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,35 +28,66 @@ start=$(date +%s.%N)
 "$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null
 offline=$(echo "$(date +%s.%N) - $start" | bc -l)
 
-echo "bench: daemon — mediad broker + mediad serve"
-"$mediad" broker >"$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 1 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
-brokers=$(head -1 "$work/broker.out")
-"$mediad" serve --brokers "$brokers" --concurrency "$CONCURRENCY" --http-port 0 \
-  --set storage=local --set storageRoot="$work/store" --set logLevel=error ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} &
-pids+=($!)
-sleep 4   # the mock's first group join takes ~3 s
-start=$(date +%s.%N)
-for i in $(seq 1 "$N"); do
-  printf 'p%s\t{"specversion":"1.0","id":"%s","source":"/bench","type":"file.uploaded","data":{"fileId":"p%s","bucket":"uploads","key":"in/p%s.jpg"}}\n' "$i" "$i" "$i" "$i"
-done | kcat -P -b "$brokers" -t file.uploaded -K $'\t' -q
-# Wait for N results.
-kcat -C -b "$brokers" -t media.processed -o beginning -c "$N" -f '%k %T\n' -q >"$work/out.txt"
-daemon=$(echo "$(date +%s.%N) - $start" | bc -l)
-kcat -C -b "$brokers" -t file.uploaded -o beginning -c "$N" -f '%k %T\n' -q >"$work/in.txt"
-rss=$(awk "/VmHWM/ {print \$2}" /proc/${pids[1]}/status); kill -TERM "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true; echo "$rss" >"$work/serve.rss"
+# run_daemon ISOLATION: a fresh mock broker and `mediad serve --set isolation=ISOLATION` on the
+# same photos; leaves the elapsed seconds, the parent's peak RSS (KB), the workers' peak RSS
+# (KB, largest) and produce/consume timestamps in $work/ISOLATION.*.
+run_daemon() {
+  local isolation=$1
+  echo "bench: daemon ($isolation isolation) — mediad broker + mediad serve"
+  rm -rf "$work/store/uploads/derived"
+  "$mediad" broker >"$work/$isolation.broker" 2>/dev/null &
+  local broker=$!
+  pids+=("$broker")
+  for _ in $(seq 1 50); do [ -s "$work/$isolation.broker" ] && break; sleep 0.1; done
+  local brokers
+  brokers=$(head -1 "$work/$isolation.broker")
+  "$mediad" serve --brokers "$brokers" --concurrency "$CONCURRENCY" --http-port 0 \
+    --set storage=local --set storageRoot="$work/store" --set logLevel=error --set isolation="$isolation" \
+    ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} &
+  local serve=$!
+  pids+=("$serve")
+  sleep 4   # the mock's first group join takes ~3 s
+  local start
+  start=$(date +%s.%N)
+  for i in $(seq 1 "$N"); do
+    printf 'p%s\t{"specversion":"1.0","id":"%s","source":"/bench","type":"file.uploaded","data":{"fileId":"p%s","bucket":"uploads","key":"in/p%s.jpg"}}\n' "$i" "$i" "$i" "$i"
+  done | kcat -P -b "$brokers" -t file.uploaded -K $'\t' -q
+  kcat -C -b "$brokers" -t media.processed -o beginning -c "$N" -f '%k %T\n' -q >"$work/$isolation.out"
+  echo "$(date +%s.%N) - $start" | bc -l >"$work/$isolation.seconds"
+  kcat -C -b "$brokers" -t file.uploaded -o beginning -c "$N" -f '%k %T\n' -q >"$work/$isolation.in"
+  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/$isolation.rss"
+  local worker_peak=0 child rss
+  for child in $(pgrep -P "$serve" || true); do
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
+    [ "${rss:-0}" -gt "$worker_peak" ] && worker_peak=$rss
+  done
+  echo "$worker_peak" >"$work/$isolation.workers"
+  kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
+  kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true
+}
 
-python3 - "$work/in.txt" "$work/out.txt" "$N" "$offline" "$daemon" "$(cat "$work/serve.rss")" <<'PY'
+run_daemon process
+run_daemon none
+
+python3 - "$work" "$N" "$offline" <<'PY'
 import sys
-inp = dict(line.split() for line in open(sys.argv[1]) if line.strip())
-out = dict(line.split() for line in open(sys.argv[2]) if line.strip())
-n, offline, daemon, rss = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
-latency = sorted(int(out[k]) - int(inp[k]) for k in out if k in inp)
-p = lambda q: latency[min(len(latency) - 1, int(q * len(latency)))]
-print(f"\n{'':32}{'offline':>12}{'daemon':>12}")
-print(f"{'files per second':32}{n / offline:>12.1f}{n / daemon:>12.1f}")
-print(f"\nratio daemon / offline throughput: {(n / daemon) / (n / offline):.3f}  (target >= 0.9)")
-print(f"end-to-end latency (produce -> media.processed): p50 {p(0.5)} ms, p99 {p(0.99)} ms over {len(latency)} events")
-print(f"daemon peak RSS: {rss / 1024:.0f} MB")
+work, n, offline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def load(isolation):
+    inp = dict(line.split() for line in open(f"{work}/{isolation}.in") if line.strip())
+    out = dict(line.split() for line in open(f"{work}/{isolation}.out") if line.strip())
+    seconds = float(open(f"{work}/{isolation}.seconds").read())
+    latency = sorted(int(out[k]) - int(inp[k]) for k in out if k in inp)
+    p = lambda q: latency[min(len(latency) - 1, int(q * len(latency)))]
+    rss = int(open(f"{work}/{isolation}.rss").read() or 0)
+    workers = int(open(f"{work}/{isolation}.workers").read() or 0)
+    return n / seconds, p(0.5), p(0.99), rss, workers
+process, none = load("process"), load("none")
+print(f"\n{'':34}{'offline':>10}{'process':>10}{'none':>10}")
+print(f"{'files per second':34}{n / offline:>10.1f}{process[0]:>10.1f}{none[0]:>10.1f}")
+print(f"{'latency p50 / p99 (ms)':34}{'':>10}{process[1]:>5}/{process[2]:<5}{none[1]:>5}/{none[2]:<5}")
+print(f"{'peak RSS of mediad serve (MB)':34}{'':>10}{process[3] / 1024:>10.0f}{none[3] / 1024:>10.0f}")
+print(f"{'peak RSS of one worker (MB)':34}{'':>10}{process[4] / 1024:>10.0f}{'-':>10}")
+print(f"\nratio worker processes / in-process: {process[0] / none[0]:.3f}  (target >= 0.97)")
+print(f"ratio daemon (worker processes) / offline: {process[0] / (n / offline):.3f}  (target >= 0.95)")
+print(f"parent peak RSS with worker processes: {process[3] / 1024:.0f} MB  (target < 100 MB)")
 PY

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ObjectStorage
 import PipelineEngine
 
 /// Runs the right pipeline on a local file and stores what it made: the one code path
@@ -13,6 +14,9 @@ public struct MediaProcessor: Sendable {
     public var logger: Logger
     /// Where each job's private scratch directory is made.
     public var scratchDirectory: URL
+    /// How storing each output is retried: a store that fails is tried again, the decoding
+    /// is never redone for it.
+    public var storeRetry: RetryPolicy = .none
 
     public var pool: WorkerPool { executor.pool }
 
@@ -57,13 +61,18 @@ public struct MediaProcessor: Sendable {
             var derivative = output.derivative
             if let file = output.file {
                 do {
-                    let location = try await sink.store(
-                        file: file, fileId: request.fileId, name: derivative.name,
-                        fileExtension: file.pathExtension, contentType: derivative.contentType)
+                    let location = try await storeRetry.retrying(onRetry: { attempt, error in
+                        logger.notice("storing failed, retrying", metadata: ["derivative": "\(derivative.name)", "try": "\(attempt)", "error": "\(error)"])
+                    }) {
+                        try await sink.store(
+                            file: file, fileId: request.fileId, name: derivative.name,
+                            fileExtension: file.pathExtension, contentType: derivative.contentType)
+                    }
                     derivative.bucket = location.bucket
                     derivative.key = location.key
                 } catch {
-                    data.errors.append(ProcessingIssue(stage: derivative.name, code: "store_failed", message: "\(error)", retryable: true))
+                    if Task.isCancelled { throw CancellationError() }
+                    data.errors.append(ProcessingIssue(stage: derivative.name, code: ProcessingIssue.storeFailed, message: "\(error)", retryable: true))
                     continue
                 }
             }
@@ -76,9 +85,11 @@ public struct MediaProcessor: Sendable {
         data.timings["total"] = started.duration(to: .now).milliseconds
         data.processedAt = Date()
         do {
-            _ = try await sink.storeManifest(try ManifestCoding.encoder(pretty: true).encode(data), fileId: request.fileId)
+            let manifest = try ManifestCoding.encoder(pretty: true).encode(data)
+            _ = try await storeRetry.retrying { try await sink.storeManifest(manifest, fileId: request.fileId) }
         } catch {
-            data.errors.append(ProcessingIssue(stage: "manifest", code: "store_failed", message: "\(error)", retryable: true))
+            if Task.isCancelled { throw CancellationError() }
+            data.errors.append(ProcessingIssue(stage: "manifest", code: ProcessingIssue.storeFailed, message: "\(error)", retryable: true))
             if data.status == .succeeded { data.status = .partial }
         }
         logger.info("processed", metadata: ["status": "\(data.status.rawValue)", "pipeline": "\(data.pipeline.name)", "ms": "\(data.timings["total"] ?? 0)"])

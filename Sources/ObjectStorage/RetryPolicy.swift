@@ -23,7 +23,7 @@ public struct RetryPolicy: Sendable, Hashable {
     public static let none = RetryPolicy(maxAttempts: 1)
 
     /// A random delay in `0...min(maxDelay, baseDelay * 2^(attempt-1))` before attempt `attempt + 1`.
-    func delay(afterAttempt attempt: Int) -> Duration {
+    public func delay(afterAttempt attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 30)
         let ceiling = min(maxDelay, baseDelay * (1 << exponent))
         let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000

@@ -40,7 +40,7 @@ struct ShutdownTests {
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGTERM)
         while process.isRunning, signalled.duration(to: .now) < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!process.isRunning, "exits within the shutdown deadline")
+        try #require(!process.isRunning, "exits within the shutdown deadline")
         #expect(process.terminationStatus == 0)
 
         let committed = try await first.committed(topic: "file.uploaded", partitions: 2).values.reduce(0, +)

@@ -7,7 +7,7 @@ struct MutationFuzzTests {
     static let seed: UInt64 = 20_261_201
 
     @Test("thousands of seeded mutants of every image and video fixture: each gets an outcome, the parent never crashes")
-    func mutants() throws {
+    func mutants() async throws {
         let images = try FileManager.default.contentsOfDirectory(at: TestPaths.images, includingPropertiesForKeys: nil)
             .filter { !["bomb.png", "bomb.jpg", "panorama.jpg"].contains($0.lastPathComponent) }.sorted { $0.path < $1.path }
         let videos = try FileManager.default.contentsOfDirectory(at: TestPaths.fixtures.appendingPathComponent("video"), includingPropertiesForKeys: nil)
@@ -18,10 +18,14 @@ struct MutationFuzzTests {
             + Mutator.mutants(of: videos, count: 12, seed: Self.seed, into: directory.appendingPathComponent("in"))
         #expect(inputs.count >= 2000)
 
-        let result = try MediadBinary.run([
+        // Minutes of waiting for a child: on a Dispatch thread, not one of the few cooperative ones.
+        let arguments = [
             "process", directory.appendingPathComponent("in").path, "--out", directory.appendingPathComponent("out").path,
             "--json", "--concurrency", "2",
-        ])
+        ]
+        let result = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try MediadBinary.run(arguments) }) }
+        }
         // 0: all fine, 1: some files failed; a signal or any other status is a parent crash.
         #expect(result.status == 0 || result.status == 1, "status \(result.status): \(result.stderr.suffix(2000))")
         let lines = result.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

@@ -87,7 +87,7 @@ struct WorkerPoolTests {
     func cancellationRacesHandover() async throws {
         let pool = WorkerPool(slots: 2, queueDepth: 8)
         let completed = Counter()
-        for round in 0..<3000 {
+        for round in 0..<2000 {
             await withTaskGroup(of: Void.self) { group in
                 var tasks: [Task<Void, any Error>] = []
                 for index in 0..<6 {

@@ -137,10 +137,14 @@ public struct JobRunner: Sendable {
         // Kafka message (topic, partition, offset) like the daemon's own.
         var processor = processor
         processor.logger = logger
+        processor.storeRetry = retryPolicy
+        // Outputs that failed to store were retried on their own; a transient failure of the
+        // work itself (scratch disk, a job deadline) is worth running the job again.
+        let redo = { (data: ProcessedData) in data.errors.contains { $0.retryable && $0.code != ProcessingIssue.storeFailed } }
         var data = try await processor.process(request, sink: sink)
         var tries = 1
-        while data.errors.contains(where: { $0.retryable }), tries < settings.retryAttempts {
-            try await Task.sleep(for: backoff(tries))
+        while redo(data), tries < settings.retryAttempts {
+            try await Task.sleep(for: retryPolicy.delay(afterAttempt: tries))
             tries += 1
             logger.notice("retrying after transient failures", metadata: ["try": "\(tries)", "errors": "\(data.errors.filter(\.retryable).map(\.code))"])
             data = try await processor.process(request, sink: sink)
@@ -168,24 +172,15 @@ public struct JobRunner: Sendable {
     /// Retries transient storage failures (5xx, throttling, timeouts, resets) with
     /// exponential backoff and jitter; anything else fails at once.
     func retrying<T: Sendable>(_ what: String, _ body: () async throws(ObjectStorageError) -> T) async throws -> T {
-        var tries = 0
-        while true {
-            do {
-                return try await body()
-            } catch {
-                tries += 1
-                guard error.isRetryable, tries < settings.retryAttempts else { throw error }
-                logger.notice("\(what) failed, retrying", metadata: ["try": "\(tries)", "error": "\(error)"])
-                try await Task.sleep(for: backoff(tries))
-            }
-        }
+        try await retryPolicy.retrying(onRetry: { attempt, error in
+            logger.notice("\(what) failed, retrying", metadata: ["try": "\(attempt)", "error": "\(error)"])
+        }) { try await body() }
     }
 
-    /// Exponential backoff with jitter: a random delay between half and all of
-    /// base × 2^(try − 1), capped at 30 s, so retries from many jobs do not arrive together.
-    func backoff(_ tries: Int) -> Duration {
-        let ceiling = min(30_000.0, settings.retryBaseDelay.milliseconds * pow(2, Double(tries - 1)))
-        return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling)))
+    /// The job's retry policy: `retryAttempts` from `retryBaseDelay`, doubling, with jitter,
+    /// each wait at most 30 s.
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: settings.retryAttempts, baseDelay: settings.retryBaseDelay, maxDelay: .seconds(30))
     }
 
     private func failure(_ event: UploadEvent, bucket: String, attempt: Int, stage: String, error: ObjectStorageError) -> ProcessedData {
