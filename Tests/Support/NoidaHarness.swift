@@ -11,9 +11,19 @@ import Synchronization
 /// mediad keeps to what real Kafka documents):
 /// - An unknown topic is auto-created with one partition; topics with more are created with
 ///   an admin CreateTopics request (`createTopic`, through `KafkaAdmin`).
-/// - A commit sent while the group rebalances can fail with an invalid-generation error
-///   (`ILLEGAL_GENERATION`) where Kafka answers `REBALANCE_IN_PROGRESS`; both are retriable
-///   for the member that rejoins.
+/// - An offset commit sent from the revoke callback of an eager rebalance, with the
+///   generation that is ending, fails with `ILLEGAL_GENERATION` (Apache Kafka accepts a
+///   commit of the current generation while the group prepares to rebalance; librdkafka's
+///   mock answers `REBALANCE_IN_PROGRESS`). mediad's consumer keeps those offsets and
+///   commits them for the partitions assigned back under the new generation, as it does
+///   for `REBALANCE_IN_PROGRESS`.
+/// - Cooperative-sticky groups: in the second JoinGroup round of an incremental rebalance
+///   (a member joined mid-stream), noida-db often answers the leader with a member list
+///   that lacks the new member although both joined that generation; the leader assigns
+///   itself every partition, then the broker answers it `UNKNOWN_MEMBER_ID` and the group
+///   rebalances again. Nothing is lost (everything is re-read from the last commit), but
+///   Kafka's protocol gives the leader every member; the rebalance test is not run with
+///   this combination.
 /// - Data and committed offsets survive a restart, but are persisted a few seconds after a
 ///   change: a SIGKILL right after a write can lose it (Kafka with acks=all would not).
 /// - `kcat -G … -o beginning` ignores committed offsets; use `-X auto.offset.reset=earliest`.
