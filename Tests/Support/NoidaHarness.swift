@@ -26,6 +26,9 @@ import Synchronization
 ///   this combination.
 /// - Data and committed offsets survive a restart, but are persisted a few seconds after a
 ///   change: a SIGKILL right after a write can lose it (Kafka with acks=all would not).
+/// - After a restart it has forgotten the groups' members (offsets are kept): a consumer
+///   that was in a group sees its assignment revoked as lost, rejoins and resumes from its
+///   commits. Apache Kafka reloads group metadata with the offsets from `__consumer_offsets`.
 /// - `kcat -G … -o beginning` ignores committed offsets; use `-X auto.offset.reset=earliest`.
 /// - The binary prints a harmless `GLIBC_2.39` warning on Debian 12.
 public final class NoidaHarness: Sendable {
