@@ -5,7 +5,10 @@ import Testing
 extension KafkaSuite {
     @Suite("Manual commits")
     struct Commits {
-        @Test("a new member of the group resumes right after the committed offsets: nothing re-read, nothing skipped", arguments: BrokerKind.allCases)
+        @Test(
+            "a new member of the group resumes right after the committed offsets: nothing re-read, nothing skipped",
+            arguments: BrokerKind.allCases
+        )
         func resumeAfterCommit(broker: BrokerKind) async throws {
             let harness = try await KafkaHarness.start(broker)
             try await harness.createTopic(name: "jobs", partitions: 2)

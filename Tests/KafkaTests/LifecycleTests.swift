@@ -8,7 +8,10 @@ import MediadTestSupport
 extension KafkaSuite {
     @Suite("Lifecycle: close, deinit, lost assignments, standalone broker")
     struct Lifecycle {
-        @Test("close is quick and destroys every handle (so librdkafka joined its threads), over repeated runs", arguments: BrokerKind.allCases)
+        @Test(
+            "close is quick and destroys every handle (so librdkafka joined its threads), over repeated runs",
+            arguments: BrokerKind.allCases
+        )
         func closeFreesHandles(broker: BrokerKind) async throws {
             let harness = try await KafkaHarness.start(broker)
             try await harness.createTopic(name: "cycles", partitions: 2)

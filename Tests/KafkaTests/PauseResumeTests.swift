@@ -5,7 +5,10 @@ import Testing
 extension KafkaSuite {
     @Suite("Pause and resume")
     struct PauseResume {
-        @Test("while paused nothing arrives and the member stays in the group past max.poll.interval.ms; after resume everything arrives", arguments: BrokerKind.allCases)
+        @Test(
+            "while paused nothing arrives and the member stays in the group past max.poll.interval.ms; after resume everything arrives",
+            arguments: BrokerKind.allCases
+        )
         func pauseKeepsMembership(broker: BrokerKind) async throws {
             let harness = try await KafkaHarness.start(broker)
             try await harness.createTopic(name: "paused", partitions: 2)
@@ -43,7 +46,10 @@ extension KafkaSuite {
             await producer.close()
         }
 
-        @Test("pauseAll also pauses partitions assigned later (after at most one small fetch); resumeAll undoes it", arguments: BrokerKind.allCases)
+        @Test(
+            "pauseAll also pauses partitions assigned later (after at most one small fetch); resumeAll undoes it",
+            arguments: BrokerKind.allCases
+        )
         func pauseAllCoversNewAssignments(broker: BrokerKind) async throws {
             let harness = try await KafkaHarness.start(broker)
             try await harness.createTopic(name: "later", partitions: 2)
