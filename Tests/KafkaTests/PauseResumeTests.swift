@@ -5,10 +5,13 @@ import Testing
 extension KafkaSuite {
     @Suite("Pause and resume")
     struct PauseResume {
-        @Test("while paused nothing arrives and the member stays in the group past max.poll.interval.ms; after resume everything arrives")
-        func pauseKeepsMembership() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "paused", partitions: 2)
+        @Test(
+            "while paused nothing arrives and the member stays in the group past max.poll.interval.ms; after resume everything arrives",
+            arguments: BrokerKind.allCases
+        )
+        func pauseKeepsMembership(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "paused", partitions: 2)
             let producer = try harness.makeProducer()
             try await harness.produce(producer, topic: "paused", range: 0..<10)
 
@@ -43,10 +46,13 @@ extension KafkaSuite {
             await producer.close()
         }
 
-        @Test("pauseAll also pauses partitions assigned later (after at most one small fetch); resumeAll undoes it")
-        func pauseAllCoversNewAssignments() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "later", partitions: 2)
+        @Test(
+            "pauseAll also pauses partitions assigned later (after at most one small fetch); resumeAll undoes it",
+            arguments: BrokerKind.allCases
+        )
+        func pauseAllCoversNewAssignments(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "later", partitions: 2)
             let producer = try harness.makeProducer()
             try await harness.produce(producer, topic: "later", range: 0..<100)
 
@@ -74,10 +80,10 @@ extension KafkaSuite {
             await producer.close()
         }
 
-        @Test("a reader that falls behind pauses fetching: the buffer stays bounded and nothing is lost")
-        func flowControl() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "flood", partitions: 1)
+        @Test("a reader that falls behind pauses fetching: the buffer stays bounded and nothing is lost", arguments: BrokerKind.allCases)
+        func flowControl(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "flood", partitions: 1)
             let producer = try harness.makeProducer()
             try await harness.produce(producer, topic: "flood", range: 0..<300)
 

@@ -3,12 +3,12 @@ import Testing
 @testable import Kafka
 
 extension KafkaSuite {
-    @Suite("Produce and consume through the mock cluster")
+    @Suite("Produce and consume")
     struct ProduceConsume {
-        @Test("records keep keys, values, headers and offsets; delivery reports give partition and offset")
-        func roundTrip() async throws {
-            let harness = try KafkaHarness()
-            try harness.cluster.createTopic(name: "uploads", partitions: 3)
+        @Test("records keep keys, values, headers and offsets; delivery reports give partition and offset", arguments: BrokerKind.allCases)
+        func roundTrip(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
+            try await harness.createTopic(name: "uploads", partitions: 3)
             let producer = try harness.makeProducer()
 
             // Headers with repeated names, a null value and an empty one, in a fixed order;
@@ -65,9 +65,9 @@ extension KafkaSuite {
             try await recorder.wait(for: "the event stream to finish", timeout: .seconds(2)) { $0.isFinished }
         }
 
-        @Test("a producer's send after close fails with .destroyed; close twice is fine")
-        func sendAfterClose() async throws {
-            let harness = try KafkaHarness()
+        @Test("a producer's send after close fails with .destroyed; close twice is fine", arguments: BrokerKind.allCases)
+        func sendAfterClose(broker: BrokerKind) async throws {
+            let harness = try await KafkaHarness.start(broker)
             let producer = try harness.makeProducer()
             _ = try await producer.send(topic: "t", key: nil, value: Array("one".utf8))
             try await producer.flush(timeout: .seconds(5))

@@ -12,14 +12,24 @@ extension KafkaSuite {
             let calls = Mutex<[(revocation: KafkaRevocation, returned: [TopicPartitionOffset])]>([])
         }
 
+        /// Every broker with every strategy, but noida-db with cooperative-sticky: in the
+        /// second JoinGroup round of an incremental rebalance, noida-db 0.2.3 answers the
+        /// leader with a member list that lacks the member that just joined (both joined that
+        /// generation), so the leader assigns itself everything, then the broker calls the
+        /// leader an unknown member. Seen in 3 of 4 runs; Kafka's group protocol lists every
+        /// member to the leader (see `NoidaHarness`).
+        static let cases: [(BrokerKind, KafkaConsumerConfiguration.AssignmentStrategy)] = [
+            (.mock, .range), (.mock, .cooperativeSticky), (.noida, .range),
+        ]
+
         @Test(
             "a second member joins mid-stream: the revoke hook runs, its offsets are committed, the new owner starts there, nothing is lost",
-            arguments: [KafkaConsumerConfiguration.AssignmentStrategy.range, .cooperativeSticky]
+            arguments: cases
         )
-        func secondMemberJoins(strategy: KafkaConsumerConfiguration.AssignmentStrategy) async throws {
-            let harness = try KafkaHarness()
+        func secondMemberJoins(broker: BrokerKind, strategy: KafkaConsumerConfiguration.AssignmentStrategy) async throws {
+            let harness = try await KafkaHarness.start(broker)
             let topic = "rebalance-\(strategy)"
-            try harness.cluster.createTopic(name: topic, partitions: 4)
+            try await harness.createTopic(name: topic, partitions: 4)
             let producer = try harness.makeProducer()
 
             // The first member "processes" what it receives: its hook returns, per revoked

@@ -4,14 +4,16 @@ import Testing
 @testable import ObjectStorage
 
 /// One behavioural suite, run against the local store and against S3 (moto with
-/// SigV4 verification, and moto without it): every store must behave alike.
+/// SigV4 verification, moto without it, and SeaweedFS, a production S3 server, with
+/// verification): every store must behave alike.
 ///
 /// moto cannot verify signed query values that need encoding (a `/` in a prefix),
-/// so listings by such prefixes run on the local store and the unverified server.
-@Suite("ObjectStore behaviour", .moto(.verifying, .plain))
+/// so listings by such prefixes run on the local store, the unverified moto server
+/// and SeaweedFS (which verifies them).
+@Suite("ObjectStore behaviour", .moto(.verifying, .plain), .seaweedfs)
 struct ObjectStoreBehaviourTests {
-    static let stores: [StoreKind] = [.local, .s3, .s3Unverified]
-    static let storesForSlashPrefixes: [StoreKind] = [.local, .s3Unverified]
+    static let stores: [StoreKind] = [.local, .s3, .s3Unverified, .seaweedfs]
+    static let storesForSlashPrefixes: [StoreKind] = [.local, .s3Unverified, .seaweedfs]
 
     @Test("put bytes with headers, head and get them back", arguments: stores)
     func roundTripBytes(kind: StoreKind) async throws {

@@ -6,19 +6,21 @@ import NIOHTTP1
 import Testing
 @testable import ObjectStorage
 
-/// Signatures as a real S3 API checks them: moto with SigV4 verification on.
-@Suite("S3 authentication", .moto(.verifying, .plain))
+/// Signatures as a real S3 API checks them: moto with SigV4 verification on, and SeaweedFS.
+@Suite("S3 authentication", .moto(.verifying, .plain), .seaweedfs)
 struct S3AuthenticationTests {
-    @Test("a wrong secret fails with a signature mismatch that carries the request id")
-    func wrongSecret() async throws {
-        let server = try MotoServers.server(.verifying)
-        let good = S3ObjectStore(configuration: server.configuration())
+    static let verifying: [StoreKind] = [.s3, .seaweedfs]
+
+    @Test("a wrong secret fails with a signature mismatch that carries the request id", arguments: verifying)
+    func wrongSecret(kind: StoreKind) async throws {
+        let server = try kind.server()
+        let good = S3ObjectStore(configuration: server.configuration(throughProxy: false))
         let bucket = TestFiles.bucketName("auth")
         try await good.createBucket(bucket)
         _ = try await good.put(bucket: bucket, key: "k", bytes: [1, 2, 3])
         try await good.shutdown()
 
-        var configuration = server.configuration()
+        var configuration = server.configuration(throughProxy: false)
         configuration.credentials?.secretAccessKey += "x"
         let bad = S3ObjectStore(configuration: configuration)
         let error = await #expect(throws: ObjectStorageError.self) {
@@ -36,10 +38,10 @@ struct S3AuthenticationTests {
         try await bad.shutdown()
     }
 
-    @Test("an unknown access key is denied")
-    func unknownKey() async throws {
-        let server = try MotoServers.server(.verifying)
-        var configuration = server.configuration()
+    @Test("an unknown access key is denied", arguments: verifying)
+    func unknownKey(kind: StoreKind) async throws {
+        let server = try kind.server()
+        var configuration = server.configuration(throughProxy: false)
         configuration.credentials = S3Credentials(accessKeyID: "AKIAUNKNOWNUNKNOWN00", secretAccessKey: "secret")
         let store = S3ObjectStore(configuration: configuration)
         let error = await #expect(throws: ObjectStorageError.self) { try await store.createBucket("t-unknown-key") }
@@ -75,11 +77,12 @@ struct S3AuthenticationTests {
 
     /// moto's verifying mode cannot check query-string signatures (it needs an
     /// Authorization header), so the presigned URL's form is checked against botocore
-    /// (SigV4BotocoreTests) and it is used here against the unverified server.
-    @Test("a presigned URL downloads the object without any header")
-    func presignedURL() async throws {
-        let server = try MotoServers.server(.plain)
-        let store = S3ObjectStore(configuration: server.configuration())
+    /// (SigV4BotocoreTests) and it is used here against the unverified moto server, and
+    /// against SeaweedFS, which verifies the query signature.
+    @Test("a presigned URL downloads the object without any header", arguments: [StoreKind.s3Unverified, .seaweedfs])
+    func presignedURL(kind: StoreKind) async throws {
+        let server = try kind.server()
+        let store = S3ObjectStore(configuration: server.configuration(throughProxy: false))
         let bucket = TestFiles.bucketName("presign")
         try await store.createBucket(bucket)
         _ = try await store.put(bucket: bucket, key: "a b+c.txt", bytes: Array("presigned".utf8))
@@ -90,6 +93,13 @@ struct S3AuthenticationTests {
         #expect(response.status == .ok)
         let body = try await response.body.collect(upTo: 1 << 20)
         #expect(String(buffer: body) == "presigned")
+        if kind == .seaweedfs {
+            // SeaweedFS checks the query signature: one changed digit is refused.
+            let forged = url.absoluteString.replacingOccurrences(of: "X-Amz-Signature=", with: "X-Amz-Signature=0")
+                .dropLast()
+            let refused = try await HTTPClient.shared.execute(HTTPClientRequest(url: String(forged)), timeout: .seconds(10))
+            #expect(refused.status == .forbidden)
+        }
         try await store.shutdown()
     }
 }

@@ -4,15 +4,19 @@ import Testing
 @testable import ObjectStorage
 
 /// Retries proven through the fault-injecting proxy: 5xx, SlowDown, 429, resets and
-/// timeouts are retried with backoff; other 4xx never are.
-@Suite("S3 retries", .moto(.plain))
+/// timeouts are retried with backoff; other 4xx never are. The proxy sits in front of
+/// moto (unverified) and of SeaweedFS (verifying: a retried request is signed again).
+@Suite("S3 retries", .moto(.plain), .seaweedfs)
 struct S3RetryTests {
+    static let servers: [StoreKind] = [.s3Unverified, .seaweedfs]
+
     /// A store through the proxy, a fresh bucket, and the proxy's control.
     func withProxiedStore(
+        _ kind: StoreKind,
         configure: (inout S3Configuration) -> Void = { _ in },
         _ body: (S3ObjectStore, String, FaultProxy) async throws -> Void
     ) async throws {
-        let server = try MotoServers.server(.plain)
+        let server = try kind.server()
         let proxy = FaultProxy(endpoint: try #require(server.proxyEndpoint))
         var configuration = server.configuration(throughProxy: true)
         configure(&configuration)
@@ -28,9 +32,9 @@ struct S3RetryTests {
         try await store.shutdown()
     }
 
-    @Test("500, 503 SlowDown, 429 and a reset connection are retried on upload")
-    func uploadRetried() async throws {
-        try await withProxiedStore { store, bucket, proxy in
+    @Test("500, 503 SlowDown, 429 and a reset connection are retried on upload", arguments: servers)
+    func uploadRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
             try await proxy.inject([
                 .status(500, "InternalError", method: "PUT", match: [bucket, "/k"]),
                 .status(503, "SlowDown", method: "PUT", match: [bucket, "/k"]),
@@ -45,9 +49,9 @@ struct S3RetryTests {
         }
     }
 
-    @Test("head, list and get are retried too")
-    func readsRetried() async throws {
-        try await withProxiedStore { store, bucket, proxy in
+    @Test("head, list and get are retried too", arguments: servers)
+    func readsRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
             _ = try await store.put(bucket: bucket, key: "r", bytes: [1, 2, 3])
             try await proxy.inject([
                 .status(503, "ServiceUnavailable", method: "HEAD", match: [bucket]),
@@ -66,14 +70,15 @@ struct S3RetryTests {
         }
     }
 
-    @Test("other 4xx answers are never retried", arguments: [
+    @Test("other 4xx answers are never retried", arguments: servers, [
         (403, "AccessDenied", ObjectStorageError.Code.accessDenied),
         (400, "InvalidArgument", .invalidArgument),
         (404, "NoSuchKey", .notFound),
         (409, "OperationAborted", .requestRejected),
     ])
-    func clientErrorsNotRetried(status: Int, code: String, expected: ObjectStorageError.Code) async throws {
-        try await withProxiedStore { store, bucket, proxy in
+    func clientErrorsNotRetried(kind: StoreKind, answer: (Int, String, ObjectStorageError.Code)) async throws {
+        let (status, code, expected) = answer
+        try await withProxiedStore(kind) { store, bucket, proxy in
             try await proxy.inject([.status(status, code, method: "PUT", match: [bucket, "/k4"])])
             let error = await #expect(throws: ObjectStorageError.self) {
                 try await store.put(bucket: bucket, key: "k4", bytes: [1])
@@ -87,9 +92,9 @@ struct S3RetryTests {
         }
     }
 
-    @Test("retries stop after the configured attempts with a retryable error")
-    func attemptsExhausted() async throws {
-        try await withProxiedStore(configure: { $0.retry.maxAttempts = 3 }) { store, bucket, proxy in
+    @Test("retries stop after the configured attempts with a retryable error", arguments: servers)
+    func attemptsExhausted(kind: StoreKind) async throws {
+        try await withProxiedStore(kind, configure: { $0.retry.maxAttempts = 3 }) { store, bucket, proxy in
             try await proxy.inject([.status(503, "SlowDown", method: "PUT", match: [bucket, "/x"], times: 5)])
             let error = await #expect(throws: ObjectStorageError.self) {
                 try await store.put(bucket: bucket, key: "x", bytes: [1])
@@ -100,9 +105,9 @@ struct S3RetryTests {
         }
     }
 
-    @Test("a read timeout is retried")
-    func timeoutRetried() async throws {
-        try await withProxiedStore(configure: { $0.readTimeout = .seconds(1) }) { store, bucket, proxy in
+    @Test("a read timeout is retried", arguments: servers)
+    func timeoutRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind, configure: { $0.readTimeout = .seconds(1) }) { store, bucket, proxy in
             _ = try await store.put(bucket: bucket, key: "slow", bytes: [9])
             try await proxy.inject([.delay(3, method: "HEAD", match: [bucket, "/slow"])])
             #expect(try await store.head(bucket: bucket, key: "slow").size == 1)
@@ -112,9 +117,9 @@ struct S3RetryTests {
         }
     }
 
-    @Test("a download cut mid-body resumes with a range request and stays intact")
-    func downloadResumes() async throws {
-        try await withProxiedStore { store, bucket, proxy in
+    @Test("a download cut mid-body resumes with a range request and stays intact", arguments: servers)
+    func downloadResumes(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
             let bytes = TestFiles.bytes(count: 3 << 20, seed: 5)
             let put = try await store.put(bucket: bucket, key: "cut", bytes: bytes)
             try await proxy.inject([.resetMidBody(method: "GET", match: [bucket, "/cut"])])

@@ -18,7 +18,9 @@ Actions:
   "reset-body" forward, send the headers and half of the body, then reset
   "delay"      wait {"seconds": 3} before forwarding (client read timeouts)
 
-Run standalone: fault_proxy.py LISTEN_PORT UPSTREAM_PORT
+Run standalone: fault_proxy.py LISTEN_PORT UPSTREAM_PORT (0 picks a free port). It prints
+its address, then runs until its standard input closes (a test that started it ended or
+died) or, from a terminal, until interrupted.
 """
 import http.client
 import json
@@ -176,4 +178,7 @@ def start(host, port, upstream_host, upstream_port):
 if __name__ == "__main__":
     proxy = start("127.0.0.1", int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
     print(f"fault proxy on 127.0.0.1:{proxy.server_address[1]} -> 127.0.0.1:{sys.argv[2]}", flush=True)
-    threading.Event().wait()
+    if sys.stdin.isatty():
+        threading.Event().wait()
+    while sys.stdin.buffer.read(65536):
+        pass

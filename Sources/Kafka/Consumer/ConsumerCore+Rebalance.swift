@@ -9,10 +9,12 @@ import Synchronization
 /// Eager protocols revoke everything and assign anew; cooperative ones add and remove
 /// partitions incrementally. On revocation the revoke hook's offsets are committed before
 /// the partitions go. A broker may refuse that commit while the group is re-joining
-/// (librdkafka's mock answers REBALANCE_IN_PROGRESS; Apache Kafka accepts commits then):
-/// the offsets are kept, and for the partitions the next assignment gives back to this
-/// member, reading resumes at them and they are committed under the new generation. The
-/// partitions that moved elsewhere are re-read from their last commit (at-least-once).
+/// (librdkafka's mock answers REBALANCE_IN_PROGRESS, noida-db ILLEGAL_GENERATION; Apache
+/// Kafka accepts commits from the current generation then, and answers ILLEGAL_GENERATION
+/// once this member's generation has ended): the offsets are kept, and for the partitions
+/// the next assignment gives back to this member, reading resumes at them and they are
+/// committed under the new generation. The partitions that moved elsewhere are re-read
+/// from their last commit (at-least-once: a retried offset can only repeat work).
 extension ConsumerCore {
     /// Handles the rebalances the callback recorded (it only copies and yields).
     func handleRebalances(_ handle: OpaquePointer) {
@@ -86,7 +88,7 @@ extension ConsumerCore {
             do {
                 try Self.commit(offsets, handle)
                 logger.debug("Committed on revoke", metadata: ["kafka.offsets": "\(offsets)"])
-            } catch let error as KafkaError where error.isRetriable {
+            } catch let error as KafkaError where error.isRetriable || error.code == .illegalGeneration {
                 logger.warning("Commit on revoke refused; retrying for the partitions assigned back", metadata: ["kafka.error": "\(error)"])
                 retryCommits.withLock { pending in
                     for offset in offsets { pending[offset.topicPartition] = offset.offset }

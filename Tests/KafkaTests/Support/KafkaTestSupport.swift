@@ -6,13 +6,62 @@ import Testing
 
 @testable import Kafka
 
-/// A test's mock cluster, consumers and producers, with the short timeouts the mock needs
-/// (BRIEF §8: rebalances wait `session.timeout.ms − 1 s`).
-struct KafkaHarness {
-    let cluster: MockKafkaCluster
+/// The brokers the Kafka suites run against: one suite, every broker.
+enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// librdkafka's mock cluster, in process (the only one with fault injection).
+    case mock
+    /// noida-db, an independent implementation of the Kafka protocol, as a real process.
+    case noida
 
+    var testDescription: String { rawValue }
+}
+
+/// A test's broker, consumers and producers, with the short timeouts the mock needs
+/// (BRIEF §8: rebalances wait `session.timeout.ms − 1 s`). Each test has a broker of its
+/// own: a fresh mock cluster, or a fresh noida-db process and data directory.
+struct KafkaHarness {
+    let kind: BrokerKind
+    let bootstrapServers: String
+    private let mock: MockKafkaCluster?
+    /// The noida-db process, for `.noida`.
+    let noida: NoidaHarness?
+
+    /// A mock cluster of `brokers` brokers, for tests that inject faults.
     init(brokers: Int = 1) throws {
-        cluster = try MockKafkaCluster(brokers: brokers, logger: Self.logger("mock"))
+        let cluster = try MockKafkaCluster(brokers: brokers, logger: Self.logger("mock"))
+        kind = .mock
+        mock = cluster
+        noida = nil
+        bootstrapServers = cluster.bootstrapServers
+    }
+
+    private init(noida: NoidaHarness) {
+        kind = .noida
+        mock = nil
+        self.noida = noida
+        bootstrapServers = noida.bootstrapServers
+    }
+
+    /// A fresh broker of `kind`.
+    static func start(_ kind: BrokerKind) async throws -> KafkaHarness {
+        switch kind {
+        case .mock: try KafkaHarness()
+        case .noida: KafkaHarness(noida: try await NoidaHarness.start())
+        }
+    }
+
+    /// The mock cluster, for its fault injection; only mock-only tests ask for it.
+    var cluster: MockKafkaCluster {
+        guard let mock else { preconditionFailure("\(kind) has no mock cluster: the test is for the mock only") }
+        return mock
+    }
+
+    /// Creates a topic: on the mock directly, on a real broker through CreateTopics.
+    func createTopic(name: String, partitions: Int) async throws {
+        switch kind {
+        case .mock: try cluster.createTopic(name: name, partitions: partitions)
+        case .noida: try await noida!.createTopic(name: name, partitions: partitions)
+        }
     }
 
     static func logger(_ label: String) -> Logger {
@@ -25,7 +74,7 @@ struct KafkaHarness {
     func consumerConfiguration(
         group: String, strategy: KafkaConsumerConfiguration.AssignmentStrategy = .cooperativeSticky
     ) -> KafkaConsumerConfiguration {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: group)
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: group)
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.maxPollInterval = .seconds(6)
@@ -49,7 +98,7 @@ struct KafkaHarness {
     }
 
     func makeProducer(configure: (inout KafkaProducerConfiguration) -> Void = { _ in }) throws -> KafkaProducer {
-        var configuration = KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers])
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [bootstrapServers])
         configuration.linger = .milliseconds(1)
         configuration.messageTimeout = .seconds(30)
         configuration.closeTimeout = .seconds(5)

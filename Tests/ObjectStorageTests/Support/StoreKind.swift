@@ -10,6 +10,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case s3
     /// `S3ObjectStore` against moto without verification (keys moto cannot verify).
     case s3Unverified
+    /// `S3ObjectStore` against SeaweedFS, a production S3 server, with SigV4 verification.
+    case seaweedfs
 
     var testDescription: String { rawValue }
 
@@ -25,9 +27,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 let store = LocalObjectStore(root: directory.appendingPathComponent("store"))
                 try await store.createBucket(bucket)
                 try await body(store, bucket)
-            case .s3, .s3Unverified:
-                let server = try MotoServers.server(self == .s3 ? .verifying : .plain)
-                var configuration = server.configuration()
+            case .s3, .s3Unverified, .seaweedfs:
+                var configuration = try server().configuration(throughProxy: false)
                 configure(&configuration)
                 let store = S3ObjectStore(configuration: configuration)
                 do {
@@ -39,6 +40,16 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 }
                 try await store.shutdown()
             }
+        }
+    }
+
+    /// The S3 server behind an S3 kind; fails the test when the suite did not start it.
+    func server() throws -> any S3TestServer {
+        switch self {
+        case .local: throw ObjectStorageError(.invalidConfiguration, "the local store has no server")
+        case .s3: try MotoServers.server(.verifying)
+        case .s3Unverified: try MotoServers.server(.plain)
+        case .seaweedfs: try SeaweedFSServers.server()
         }
     }
 }
