@@ -1,4 +1,4 @@
-import CMediaShims
+import CVipsShims
 import CVips
 import Foundation
 import PipelineEngine
