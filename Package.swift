@@ -36,14 +36,13 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
         ),
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
-        // What Swift cannot call directly: variadic functions and function-like macros.
-        .target(
-            name: "CMediaShims",
-            dependencies: ["CVips", "CExif", "CFFmpeg", "CRdKafka"],
-            // The shims call into every library, so they link them all, whatever imports them.
-            linkerSettings: ["vips", "gobject-2.0", "glib-2.0", "exif", "avformat", "avcodec", "avfilter", "swscale", "swresample", "avutil", "rdkafka"]
-                .map { .linkedLibrary($0) }
-        ),
+        // What Swift cannot call directly (variadic functions, function-like macros): one C
+        // target per library, linking only that library, so a module that imports one shim
+        // target (Kafka, Video) does not pull the other libraries in.
+        .target(name: "CVipsShims", dependencies: ["CVips"], linkerSettings: ["vips", "gobject-2.0", "glib-2.0"].map { .linkedLibrary($0) }),
+        .target(name: "CExifShims", dependencies: ["CExif"], linkerSettings: [.linkedLibrary("exif")]),
+        .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"], linkerSettings: ["avformat", "avutil"].map { .linkedLibrary($0) }),
+        .target(name: "CRdKafkaShims", dependencies: ["CRdKafka"], linkerSettings: [.linkedLibrary("rdkafka")]),
 
         // Process control Swift cannot call directly (prctl is variadic), and a spawn that
         // hands a worker exactly the descriptors it needs.
@@ -66,12 +65,12 @@ let package = Package(
         ),
         .target(
             name: "Imaging",
-            dependencies: ["CVips", "CExif", "CMediaShims", "PipelineEngine"],
+            dependencies: ["CVips", "CVipsShims", "CExif", "CExifShims", "PipelineEngine"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Video",
-            dependencies: ["CFFmpeg", "CMediaShims", "PipelineEngine"],
+            dependencies: ["CFFmpeg", "CFFmpegShims", "PipelineEngine"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -90,7 +89,7 @@ let package = Package(
         .target(
             name: "Kafka",
             dependencies: [
-                "CRdKafka", "CMediaShims",
+                "CRdKafka", "CRdKafkaShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

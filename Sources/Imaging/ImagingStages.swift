@@ -12,9 +12,10 @@ public enum ImagingStages {
     }
 
     /// Enables the untrusted loaders that any of `pipelines` asks for (all are off by default).
-    /// - Throws: `StageFailure` if libvips cannot start.
+    /// libvips starts lazily, with the first image a stage reads; the choices apply from then on.
+    /// - Throws: never today; kept so callers need not change if set-up can fail again.
     public static func prepare(for pipelines: PipelineSet) throws(StageFailure) {
         let loaders = pipelines.definitions.reduce(into: Set<String>()) { $0.formUnion($1.decode.untrustedLoaders) }
-        try VipsRuntime.allow(untrustedLoaders: loaders)
+        VipsRuntime.allow(untrustedLoaders: loaders)
     }
 }

@@ -1,4 +1,4 @@
-import CMediaShims
+import CRdKafkaShims
 import CRdKafka
 
 /// An error from librdkafka (or from this module's use of it), copied out of the C

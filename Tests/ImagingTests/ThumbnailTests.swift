@@ -112,6 +112,28 @@ struct ThumbnailTests {
         #expect(red.r > 240 && red.g < 20 && red.b < 20, "the 16-bit red square, got \(red)")
     }
 
+    /// Untagged and sRGB-tagged sources skip the (no-op) ICC transform: the same pixels with
+    /// or without an sRGB profile must give the same output, and no profile is left in it.
+    @Test("an sRGB-tagged photo comes out as the same pixels untagged, without its profile")
+    func srgbTagged() async throws {
+        let scratch = try TestPaths.temporaryDirectory("srgb")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let untagged = scratch.appendingPathComponent("untagged.png"), tagged = scratch.appendingPathComponent("tagged.png")
+        try Command.check(["vips", "copy", TestPaths.image("orientation-1.jpg").path, untagged.path])
+        // icc_transform to sRGB from an untagged sRGB image attaches libvips' sRGB profile.
+        try Command.check(["vips", "icc_transform", untagged.path, tagged.path, "srgb", "--input-profile", "srgb"])
+        #expect(try Command.check(["vipsheader", "-f", "icc-profile-data", tagged.path]).text.isEmpty == false)
+        let harness = try ImageHarness()
+        let plain = try RGBImage.decode(try harness.file(of: try await harness.process(untagged, fileId: "untagged").derivative("preview")))
+        let file = try harness.file(of: try await harness.process(tagged, fileId: "tagged").derivative("preview"))
+        let withProfile = try RGBImage.decode(file)
+        #expect(try !ExifTool.metadataGroups(file).contains("ICC_Profile"))
+        for (x, y) in [(10, 10), (260, 10), (10, 160), (150, 100)] {
+            let a = plain.average(x: x, y: y, size: 30), b = withProfile.average(x: x, y: y, size: 30)
+            #expect(abs(a.r - b.r) <= 2 && abs(a.g - b.g) <= 2 && abs(a.b - b.b) <= 2, "at \(x),\(y): \(b) vs \(a)")
+        }
+    }
+
     @Test(
         "outputs carry no metadata: no EXIF, no GPS, no XMP (ExifTool checks)",
         arguments: ["exif-rich.jpg", "photo.webp", "photo.heic", "photo.tiff", "photo-exif.png", "gps-south-west.jpg"]

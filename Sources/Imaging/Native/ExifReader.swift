@@ -1,5 +1,5 @@
 import CExif
-import CMediaShims
+import CExifShims
 import Foundation
 import PipelineEngine
 

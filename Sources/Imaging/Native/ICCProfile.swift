@@ -52,3 +52,14 @@ enum ICCProfile {
         return UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }
 }
+
+extension ICCProfile {
+    /// Whether a profile is one of the sRGB profiles cameras and editors embed
+    /// (`sRGB IEC61966-2.1`, `sRGB built-in`, `sRGB IEC61966-2-1 black scaled`): RGB data,
+    /// and a description that names sRGB.
+    static func isSRGB(_ profile: [UInt8]) -> Bool {
+        guard profile.count >= 132, String(decoding: profile[16..<20], as: UTF8.self) == "RGB " else { return false }
+        guard let name = description(profile) else { return false }
+        return name.lowercased().hasPrefix("srgb")
+    }
+}

@@ -1,11 +1,11 @@
-import CMediaShims
 import CVips
+import CVipsShims
 import PipelineEngine
 
 /// Owns one `VipsImage` reference and drops it in `deinit`. Images are lazy: pixels are
 /// computed when a saver pulls them, so holding a handle is cheap until then.
 final class VipsImageHandle {
-    let pointer: UnsafeMutablePointer<VipsImage>
+    private let pointer: UnsafeMutablePointer<VipsImage>
     /// The file the pixels come from, to pick this image's lines out of libvips' shared error buffer.
     let source: String?
 
@@ -18,6 +18,16 @@ final class VipsImageHandle {
     deinit {
         mediad_vips_unref(pointer)
     }
+
+    /// Lends the `VipsImage` to a libvips call; the pointer must not escape `body` (the
+    /// handle may drop its reference as soon as `body` returns).
+    func withUnsafeImagePointer<Result>(_ body: (UnsafeMutablePointer<VipsImage>) throws(StageFailure) -> Result) throws(StageFailure) -> Result {
+        defer { withExtendedLifetime(self) {} }
+        return try body(pointer)
+    }
+
+    /// Whether a deadline armed on this image (or an image it came from) stopped its computation.
+    var wasKilled: Bool { vips_image_iskilled(pointer) != 0 }
 
     var width: Int { Int(vips_image_get_width(pointer)) }
     var height: Int { Int(vips_image_get_height(pointer)) }
@@ -82,7 +92,7 @@ final class VipsImageHandle {
     func materialise(deadline: Duration) throws(StageFailure) -> VipsImageHandle {
         armDeadline(deadline)
         guard let copy = vips_image_copy_memory(pointer) else {
-            throw VipsError.failure("decoding", file: source, killed: vips_image_iskilled(pointer) != 0)
+            throw VipsError.failure("decoding", file: source, killed: wasKilled)
         }
         return VipsImageHandle(owning: copy, source: source)
     }

@@ -1,8 +1,9 @@
-import CMediaShims
 import CVips
+import CVipsShims
 import Foundation
 import Logging
 import PipelineEngine
+import Synchronization
 
 /// libvips' process-wide set-up, done once before the first image is touched.
 ///
@@ -35,22 +36,37 @@ enum VipsRuntime {
 
     static let logger = Logger(label: "mediad.imaging.vips")
 
-    /// Starts libvips once; later calls are free.
+    /// Loaders pipelines asked for, and those already unblocked in libvips.
+    private struct LoaderChoices {
+        var wanted: Set<String> = []
+        var applied: Set<String> = []
+    }
+
+    private static let loaderChoices = Mutex(LoaderChoices())
+
+    /// Starts libvips once (and applies the loader choices made so far); later calls are cheap.
     /// - Throws: `StageFailure(.internalError)` if libvips could not start.
     static func start() throws(StageFailure) {
         guard started else {
             throw StageFailure(.internalError, "libvips failed to initialise: \(VipsError.takeMessage())")
         }
+        loaderChoices.withLock { choices in
+            for loader in choices.wanted.subtracting(choices.applied) {
+                guard let className = untrustedLoaderClasses[loader] else { continue }
+                mediad_vips_operation_block(className, 0)
+                choices.applied.insert(loader)
+            }
+        }
     }
 
     /// Re-enables the untrusted loaders a pipeline asks for. Process-wide: the union of all
     /// loaded pipelines' choices applies, and sniffing keeps other pipelines from seeing those formats.
-    static func allow(untrustedLoaders: Set<String>) throws(StageFailure) {
-        try start()
-        for loader in untrustedLoaders {
-            guard let className = untrustedLoaderClasses[loader] else { continue }
-            mediad_vips_operation_block(className, 0)
-        }
+    ///
+    /// libvips itself starts with the first image a stage touches, not here: a run that
+    /// meets no image (a text file, a video without thumbnails) never pays its start-up
+    /// (module loading, about 50 MB resident).
+    static func allow(untrustedLoaders: Set<String>) {
+        loaderChoices.withLock { $0.wanted.formUnion(untrustedLoaders) }
     }
 }
 

@@ -1,5 +1,3 @@
-import CMediaShims
-import CVips
 import Foundation
 import PipelineEngine
 
@@ -11,7 +9,8 @@ public struct ImageInspector: MediaInspector {
 
     public func inspect(_ job: JobContext) throws(StageFailure) {
         try VipsRuntime.start()
-        let image = try VipsImageHandle.open(job.file.path, failOn: job.pipeline.decode.failOn)
+        // The header stays open for the job: the metadata stage and the renders read it again.
+        let image = try RenderCache.of(job).header(of: job.file, failOn: job.pipeline.decode.failOn)
         if let loader = image.string("vips-loader"), let name = VipsRuntime.untrustedLoaderName(loader),
            !job.pipeline.decode.untrustedLoaders.contains(name)
         {
@@ -50,26 +49,8 @@ enum ImageFacts {
         metadata.hasAlpha = image.hasAlpha
         metadata.bitDepth = image.bitsPerSample
         metadata.colorSpace = image.colourSpaceName
-        if let loader = image.string("vips-loader") {
-            metadata.format = loader.components(separatedBy: "load").first
+        if let loader = image.loaderName {
+            metadata.format = loader
         }
-    }
-}
-
-extension VipsImageHandle {
-    var bitsPerSample: Int {
-        if let bits = int("bits-per-sample") ?? int("heif-bitdepth"), bits > 0 { return bits }
-        switch format {
-        case VIPS_FORMAT_UCHAR, VIPS_FORMAT_CHAR: return 8
-        case VIPS_FORMAT_USHORT, VIPS_FORMAT_SHORT: return 16
-        case VIPS_FORMAT_UINT, VIPS_FORMAT_INT, VIPS_FORMAT_FLOAT: return 32
-        default: return 64
-        }
-    }
-
-    /// `srgb`, `cmyk`, `b-w`, `rgb16`, `grey16`, ... as libvips names them.
-    var colourSpaceName: String? {
-        guard let nick = vips_enum_nick(vips_interpretation_get_type(), Int32(interpretation.rawValue)) else { return nil }
-        return String(cString: nick)
     }
 }

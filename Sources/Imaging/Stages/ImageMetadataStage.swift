@@ -1,5 +1,3 @@
-import CMediaShims
-import CVips
 import Foundation
 import PipelineEngine
 
@@ -12,7 +10,7 @@ public struct ImageMetadataStage: StageRunner {
     public func run(_ stage: StageDefinition, job: JobContext) throws(StageFailure) {
         guard case .metadata(let spec) = stage.kind else { return }
         try VipsRuntime.start()
-        let image = try VipsImageHandle.open(job.file.path, failOn: .none)
+        let image = try RenderCache.of(job).header(of: job.file)
         ImageFacts.fillGeometry(of: image, into: &job.metadata)
         if let profile = image.blob("icc-profile-data") {
             job.metadata.iccProfile = ICCProfile.description(profile) ?? "unnamed profile"

@@ -1,17 +1,20 @@
-import CMediaShims
-import CVips
 import Foundation
 import PipelineEngine
 
 /// Decoded images kept for the rest of one job, so that a pipeline making a 1440-px
-/// preview, a 250-px thumbnail and a placeholder decodes its source once, not three times.
+/// preview, a 250-px thumbnail and a placeholder decodes its source once, not three times,
+/// and each smaller image is made from the smallest one already rendered.
+///
+/// Headers live here too: the inspector, the metadata stage and the renders share one open
+/// file instead of each opening it again.
 final class RenderCache {
     struct Key: Hashable {
         var input: String
         var srgb: Bool
     }
 
-    private(set) var bases: [Key: VipsImageHandle] = [:]
+    /// Rendered images in memory per input and colour path, largest first.
+    private var renders: [Key: [VipsImageHandle]] = [:]
     private var headers: [String: VipsImageHandle] = [:]
 
     static func of(_ job: JobContext) -> RenderCache {
@@ -23,16 +26,26 @@ final class RenderCache {
     }
 
     /// The header of an input (lazily opened; pixels are not decoded).
-    func header(of file: URL) throws(StageFailure) -> VipsImageHandle {
+    func header(of file: URL, failOn: DecodePolicy.FailOn = .none) throws(StageFailure) -> VipsImageHandle {
         if let header = headers[file.path] { return header }
-        let header = try VipsImageHandle.open(file.path, failOn: .none)
+        let header = try VipsImageHandle.open(file.path, failOn: failOn)
         headers[file.path] = header
         return header
     }
 
-    func base(for key: Key) -> VipsImageHandle? { bases[key] }
+    /// Whether a base has been rendered for `key`.
+    func hasRenders(for key: Key) -> Bool { renders[key]?.isEmpty == false }
 
-    func store(_ base: VipsImageHandle, for key: Key) { bases[key] = base }
+    /// The smallest rendered image that still holds `size` in both dimensions.
+    func smallestRender(for key: Key, atLeast size: (width: Int, height: Int)) -> VipsImageHandle? {
+        renders[key]?.last { $0.width >= size.width && $0.height >= size.height } ?? renders[key]?.first
+    }
+
+    /// Keeps a rendered (in-memory) image for later, smaller renders of the same input.
+    func store(_ render: VipsImageHandle, for key: Key) {
+        renders[key, default: []].append(render)
+        renders[key]?.sort { $0.width * $0.height > $1.width * $1.height }
+    }
 }
 
 /// A thumbnail or placeholder of some input that the job will make.
@@ -41,20 +54,4 @@ struct PlannedRender {
     var input: URL
     var srgb: Bool
     var request: ThumbnailRequest
-}
-
-extension VipsImageHandle {
-    /// Display size: the stored size with orientation 5–8 swapping the sides.
-    var displaySize: (width: Int, height: Int) {
-        orientation >= 5 ? (height, width) : (width, height)
-    }
-
-    var isCMYK: Bool { interpretation == VIPS_INTERPRETATION_CMYK }
-
-    /// Whether to keep the source's colour space: only RGB images that carry a profile can
-    /// stay wide-gamut; CMYK and untagged images always go to sRGB.
-    func keepsProfile(_ colour: ColourHandling) -> Bool {
-        guard colour == .preserve, hasField("icc-profile-data") else { return false }
-        return interpretation == VIPS_INTERPRETATION_sRGB || interpretation == VIPS_INTERPRETATION_RGB16
-    }
 }

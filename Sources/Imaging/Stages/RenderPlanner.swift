@@ -1,11 +1,9 @@
-import CMediaShims
-import CVips
 import Foundation
 import PipelineEngine
 
 /// Decides, for one thumbnail or placeholder stage, whether to decode its input directly or
 /// to render once, in memory, the largest image that this and the later stages of the job
-/// need, and derive each of them from it.
+/// need, and derive each of them from the smallest image already rendered.
 enum RenderPlanner {
     /// The placeholder's source: ThumbHash works on at most 100 × 100 pixels.
     static let placeholderRequest = ThumbnailRequest(width: 100, height: 100)
@@ -21,33 +19,50 @@ enum RenderPlanner {
         let key = RenderCache.Key(input: render.input.path, srgb: render.srgb)
         let header = try cache.header(of: render.input)
         let display = header.displaySize
-
-        if cache.base(for: key) == nil {
-            var later: [PlannedRender] = []
-            for next in stages[(index + 1)...] {
-                if let plannedNext = try planned(next, job: job, cache: cache), plannedNext.input == render.input, plannedNext.srgb == render.srgb {
-                    later.append(plannedNext)
-                }
+        var later: [PlannedRender] = []
+        for next in stages[(index + 1)...] {
+            if let plannedNext = try planned(next, job: job, cache: cache), plannedNext.input == render.input, plannedNext.srgb == render.srgb {
+                later.append(plannedNext)
             }
+        }
+        // Placeholders and `colour: srgb` thumbnails go to sRGB (skipping the transform when the
+        // pixels already are sRGB); `colour: preserve` keeps a tagged source's space.
+        let colour: ColourPath = render.srgb ? header.colourPath(.srgb) : .keep
+
+        if !cache.hasRenders(for: key) {
             if later.isEmpty {
                 // Nothing else needs this input: stream it straight from the file.
                 return try Thumbnailer.render(
-                    file: render.input, request: render.request, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn, cmyk: header.isCMYK)
+                    file: render.input, request: render.request, colour: colour, failOn: job.pipeline.decode.failOn)
             }
             let needs = ([render] + later).map { $0.request.sourceSize(displayWidth: display.width, displayHeight: display.height) }
             let baseRequest = ThumbnailRequest(
                 width: needs.map(\.width).max() ?? 1, height: needs.map(\.height).max() ?? 1,
                 upscale: ([render] + later).contains { $0.request.upscale })
             let lazy = try Thumbnailer.render(
-                file: render.input, request: baseRequest, toSRGB: render.srgb, failOn: job.pipeline.decode.failOn, cmyk: header.isCMYK)
+                file: render.input, request: baseRequest, colour: colour, failOn: job.pipeline.decode.failOn)
             cache.store(try lazy.materialise(deadline: job.remainingTime), for: key)
         }
-        guard let base = cache.base(for: key) else { throw StageFailure(.internalError, "render cache lost its image") }
-        let target = render.request.outputSize(displayWidth: display.width, displayHeight: display.height)
-        if render.request.crop == nil, abs(base.width - target.width) <= 1, abs(base.height - target.height) <= 1 {
-            return base
+        let needed = render.request.sourceSize(displayWidth: display.width, displayHeight: display.height)
+        guard let source = cache.smallestRender(for: key, atLeast: needed) else {
+            throw StageFailure(.internalError, "render cache lost its image")
         }
-        return try Thumbnailer.derive(from: base, request: render.request)
+        let target = render.request.outputSize(displayWidth: display.width, displayHeight: display.height)
+        if render.request.crop == nil, abs(source.width - target.width) <= 1, abs(source.height - target.height) <= 1 {
+            return source
+        }
+        let derived = try Thumbnailer.derive(from: source, request: render.request)
+        // A later, smaller render (the placeholder after a 250-px thumbnail) starts from this
+        // one instead of the large base: keep it in memory when anything smaller follows.
+        let targetPixels = target.width * target.height
+        let smallerFollows = later.contains { next in
+            let size = next.request.sourceSize(displayWidth: display.width, displayHeight: display.height)
+            return size.width * size.height < targetPixels
+        }
+        guard smallerFollows, render.request.crop == nil else { return derived }
+        let kept = try derived.materialise(deadline: job.remainingTime)
+        cache.store(kept, for: key)
+        return kept
     }
 
     /// What a stage will render, or nil for stages that make no image from an input.

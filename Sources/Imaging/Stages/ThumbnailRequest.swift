@@ -1,5 +1,3 @@
-import CMediaShims
-import CVips
 import PipelineEngine
 
 /// A resize expressed the way libvips' `thumbnail` takes it: a bounding box in display
@@ -58,34 +56,6 @@ struct ThumbnailRequest: Equatable {
         var scale = min(Double(width) / Double(displayWidth), Double(height) / Double(displayHeight))
         if !upscale { scale = min(scale, 1) }
         return (max(1, Int((Double(displayWidth) * scale).rounded())), max(1, Int((Double(displayHeight) * scale).rounded())))
-    }
-
-    /// - Parameters:
-    ///   - toSRGB: colour-manage into sRGB; false keeps the source's space and profile.
-    ///   - rotate: apply EXIF orientation (already done when deriving from a rendered base).
-    ///   - cmyk: the source is CMYK, so an untagged file falls back to a CMYK profile.
-    func options(toSRGB: Bool, rotate: Bool, failOn: DecodePolicy.FailOn, cmyk: Bool = false) -> mediad_thumbnail_options {
-        var options = mediad_thumbnail_options()
-        options.width = Int32(width)
-        options.height = Int32(height)
-        options.size = Int32((upscale ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN).rawValue)
-        options.crop = Int32(crop?.vipsValue.rawValue ?? VIPS_INTERESTING_NONE.rawValue)
-        options.no_rotate = rotate ? 0 : 1
-        options.fail_on = Int32(failOn.vipsValue.rawValue)
-        options.export_srgb = toSRGB ? 1 : 0
-        options.import_cmyk = cmyk ? 1 : 0
-        options.intent = Int32(VIPS_INTENT_RELATIVE.rawValue)
-        return options
-    }
-}
-
-extension CropFocus {
-    var vipsValue: VipsInteresting {
-        switch self {
-        case .attention: VIPS_INTERESTING_ATTENTION
-        case .entropy: VIPS_INTERESTING_ENTROPY
-        case .centre: VIPS_INTERESTING_CENTRE
-        }
     }
 }
 

@@ -1,5 +1,3 @@
-import CMediaShims
-import CVips
 import Foundation
 import PipelineEngine
 
@@ -34,19 +32,7 @@ public struct PlaceholderStage: StageRunner {
     public func run(_ stage: StageDefinition, job: JobContext) throws(StageFailure) {
         guard case .placeholder = stage.kind else { return }
         try VipsRuntime.start()
-        var image = try RenderPlanner.image(for: stage, job: job)
-        if image.bands < 3 {
-            image = try image.derive("converting to sRGB") { mediad_vips_colourspace($0, $1, Int32(VIPS_INTERPRETATION_sRGB.rawValue)) }
-        }
-        if !image.hasAlpha {
-            image = try image.derive("adding alpha") { mediad_vips_addalpha($0, $1) }
-        }
-        if image.format != VIPS_FORMAT_UCHAR {
-            image = try image.derive("casting to 8 bits") { mediad_vips_cast($0, $1, Int32(VIPS_FORMAT_UCHAR.rawValue)) }
-        }
-        guard image.bands == 4 else {
-            throw StageFailure(.internalError, "placeholder source has \(image.bands) bands, expected RGBA")
-        }
+        let image = try RenderPlanner.image(for: stage, job: job).rgba8()
         image.armDeadline(job.remainingTime)
         let pixels = try image.pixelBytes()
         let hash = ThumbHash.encode(width: image.width, height: image.height, rgba: pixels)

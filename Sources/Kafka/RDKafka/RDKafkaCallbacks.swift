@@ -1,4 +1,4 @@
-import CMediaShims
+import CRdKafkaShims
 import CRdKafka
 import Logging
 import Synchronization

@@ -1,4 +1,4 @@
-import CMediaShims
+import CRdKafkaShims
 import CRdKafka
 
 /// Builds an `rd_kafka_conf_t` from key/value settings.

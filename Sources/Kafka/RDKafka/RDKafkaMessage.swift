@@ -1,4 +1,4 @@
-import CMediaShims
+import CRdKafkaShims
 import CRdKafka
 
 extension KafkaMessage {

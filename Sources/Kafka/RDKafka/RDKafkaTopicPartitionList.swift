@@ -1,4 +1,4 @@
-import CMediaShims
+import CRdKafkaShims
 import CRdKafka
 
 /// Owns an `rd_kafka_topic_partition_list_t`, destroyed in `deinit`.

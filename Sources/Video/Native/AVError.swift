@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 import PipelineEngine
 
 /// FFmpeg's error codes that are macros in C, read once through the shims.

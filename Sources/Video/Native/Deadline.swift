@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 import PipelineEngine
 
 /// A stage's deadline, shared by every FFmpeg context the stage opens (through an

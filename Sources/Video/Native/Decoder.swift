@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 import PipelineEngine
 
 /// Owns a decoding `AVCodecContext` for one input stream.

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 import PipelineEngine
 
 /// Owns an encoding `AVCodecContext` (libx264, aac, mjpeg, png).

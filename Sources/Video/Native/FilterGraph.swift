@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 import PipelineEngine
 
 /// Owns an `AVFilterGraph` with one source and one sink: frames go in, converted frames

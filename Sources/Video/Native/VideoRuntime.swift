@@ -1,5 +1,5 @@
 import CFFmpeg
-import CMediaShims
+import CFFmpegShims
 
 /// Process-wide FFmpeg set-up and capabilities, established once.
 enum VideoRuntime {
