@@ -50,7 +50,7 @@ public struct MediaProcessor: Sendable {
             prepared = Prepared(data: data, outputs: [])
             started = .now
         case .run(let pipelineWork):
-            let (outcome, began) = try await executor.execute(pipelineWork, weight: request.weight, logger: logger)
+            let (outcome, began) = try await executor.execute(pipelineWork, weight: request.weight, logger: logger, willStart: request.willStart ?? {})
             prepared = Self.prepared(request, work: pipelineWork, outcome: outcome)
             started = began
         }

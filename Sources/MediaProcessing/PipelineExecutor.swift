@@ -34,7 +34,10 @@ public protocol PipelineExecutor: Sendable {
     /// the outcome's `errors`.
     /// - Returns: the outcome and when the work started (after waiting for slots).
     /// - Throws: `CancellationError` only.
-    func execute(_ work: PipelineWork, weight: Int, logger: Logger) async throws -> (PipelineOutcome, started: ContinuousClock.Instant)
+    /// - Parameter willStart: runs once the slots are held, right before the work starts.
+    func execute(
+        _ work: PipelineWork, weight: Int, logger: Logger, willStart: @Sendable () async -> Void
+    ) async throws -> (PipelineOutcome, started: ContinuousClock.Instant)
 
     /// Starts what the executor needs before the first job (worker processes).
     func start() async
@@ -56,9 +59,11 @@ public struct InProcessExecutor: PipelineExecutor {
         self.runner = PipelineRunner(registry: registry)
     }
 
-    public func execute(_ work: PipelineWork, weight: Int, logger: Logger) async throws -> (PipelineOutcome, started: ContinuousClock.Instant) {
+    public func execute(
+        _ work: PipelineWork, weight: Int, logger: Logger, willStart: @Sendable () async -> Void
+    ) async throws -> (PipelineOutcome, started: ContinuousClock.Instant) {
         let runner = runner
-        return try await pool.run(weight: weight) {
+        return try await pool.run(weight: weight, before: willStart) {
             let started = ContinuousClock.now
             let job = JobContext(
                 file: work.file, size: work.size, sniffed: work.sniffed, pipeline: work.pipeline,
@@ -101,9 +106,12 @@ public struct ProcessExecutor: PipelineExecutor {
         self.init(pool: pool, supervisor: supervisor)
     }
 
-    public func execute(_ work: PipelineWork, weight: Int, logger: Logger) async throws -> (PipelineOutcome, started: ContinuousClock.Instant) {
+    public func execute(
+        _ work: PipelineWork, weight: Int, logger: Logger, willStart: @Sendable () async -> Void
+    ) async throws -> (PipelineOutcome, started: ContinuousClock.Instant) {
         let supervisor = supervisor
         return try await pool.withSlots(weight: weight) {
+            await willStart()
             let started = ContinuousClock.now
             let limits = work.pipeline.limits
             let job = WorkerJob(

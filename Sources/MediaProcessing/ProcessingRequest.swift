@@ -21,6 +21,9 @@ public struct ProcessingRequest: Sendable {
     public var attempt: Int
     /// Worker slots the job takes (a video transcode may take more than a photo).
     public var weight: Int
+    /// Called once the job holds its slots, right before decoding starts (the daemon counts
+    /// the start against the file there, not while the job waits in the queue).
+    public var willStart: (@Sendable () async -> Void)?
 
     public init(
         file: URL, fileId: String, ownerId: String? = nil, albumId: String? = nil, sourceBucket: String? = nil,

@@ -3,6 +3,7 @@ import Logging
 import MediaProcessing
 import ObjectStorage
 import PipelineEngine
+import Synchronization
 
 /// The poison-file guard for deaths of the daemon itself (an OOM kill of the container,
 /// `kill -9`), which no worker supervisor can see: before a job runs, a marker beside the
@@ -29,8 +30,8 @@ public struct AttemptLedger: Sendable {
 
     /// What a job may do.
     public enum Admission: Sendable {
-        /// Run it; `previous` is restored if the job ends without an outcome (shutdown).
-        case run(Ticket)
+        /// Run it; `previous` is the marker found (restored if the job ends without an outcome).
+        case run(previous: Marker?)
         /// Do not run it: earlier starts ended in deaths of the daemon.
         case poisoned(Marker)
     }
@@ -48,20 +49,24 @@ public struct AttemptLedger: Sendable {
         self.instance = instance
     }
 
-    /// Reads the marker and, unless the file is poisoned, records one more start.
-    /// A marker that cannot be read or written does not stop the job (the guard is
-    /// best-effort; storage failures show up in the job itself).
-    public func begin(fileId: String, etag: String?, sink: ObjectStoreSink, logger: Logger) async -> Admission {
+    /// Reads the marker: whether the file may run. Writes nothing (a job waiting in the
+    /// queue is not a start).
+    public func admit(fileId: String, etag: String?, sink: ObjectStoreSink) async -> Admission {
         let key = sink.layout.attemptMarkerKey(fileId: fileId)
-        var previous: Marker?
-        if let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 64 << 10) {
-            previous = try? ManifestCoding.decoder().decode(Marker.self, from: Data(bytes))
-        }
-        let sameVersion = previous.map { $0.etag == etag } ?? false
-        if let previous, sameVersion, previous.attempts >= maxCrashes {
-            return .poisoned(previous)
-        }
-        let marker = Marker(attempts: (sameVersion ? previous?.attempts ?? 0 : 0) + 1, startedAt: Date(), instance: instance, etag: etag)
+        guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 64 << 10),
+              let previous = try? ManifestCoding.decoder().decode(Marker.self, from: Data(bytes))
+        else { return .run(previous: nil) }
+        if previous.etag == etag, previous.attempts >= maxCrashes { return .poisoned(previous) }
+        return .run(previous: previous)
+    }
+
+    /// Records one more start, as the job's decoding begins. A marker that cannot be
+    /// written does not stop the job (the guard is best-effort; storage failures show up
+    /// in the job itself).
+    public func start(fileId: String, etag: String?, previous: Marker?, sink: ObjectStoreSink, logger: Logger) async -> Ticket {
+        let key = sink.layout.attemptMarkerKey(fileId: fileId)
+        let earlier = previous?.etag == etag ? previous?.attempts ?? 0 : 0
+        let marker = Marker(attempts: earlier + 1, startedAt: Date(), instance: instance, etag: etag)
         if let bytes = try? ManifestCoding.encoder().encode(marker) {
             do {
                 _ = try await store.put(bucket: sink.bucket, key: key, bytes: Array(bytes), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
@@ -69,7 +74,7 @@ public struct AttemptLedger: Sendable {
                 logger.warning("cannot write the attempt marker", metadata: ["key": "\(key)", "error": "\(error)"])
             }
         }
-        return .run(Ticket(bucket: sink.bucket, key: key, previous: previous))
+        return Ticket(bucket: sink.bucket, key: key, previous: previous)
     }
 
     /// The job's outcome is recorded: its starts no longer count against it.
@@ -88,5 +93,15 @@ public struct AttemptLedger: Sendable {
                 try? await store.delete(bucket: ticket.bucket, key: ticket.key)
             }
         }.value
+    }
+}
+
+/// The ticket of a job, set by the start hook on whichever task runs it.
+final class TicketBox: Sendable {
+    private let storage = Mutex<AttemptLedger.Ticket?>(nil)
+
+    var value: AttemptLedger.Ticket? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

@@ -88,9 +88,10 @@ public struct JobRunner: Sendable {
         }
 
         // 2. The poison-file guard: starts that ended in deaths of the daemon.
-        var ticket: AttemptLedger.Ticket?
+        let ticket = TicketBox()
+        var onStart: (@Sendable () async -> Void)?
         if let ledger {
-            switch await ledger.begin(fileId: event.fileId, etag: head.etag, sink: sink, logger: logger) {
+            switch await ledger.admit(fileId: event.fileId, etag: head.etag, sink: sink) {
             case .poisoned(let marker):
                 logger.error("poison file: not run again", metadata: ["attempts": "\(marker.attempts)", "lastInstance": "\(marker.instance)"])
                 let issue = StageFailure(
@@ -98,21 +99,28 @@ public struct JobRunner: Sendable {
                     "the file was being processed during \(marker.attempts) deaths of mediad (last on \(marker.instance) at \(ManifestCoding.timestamp(marker.startedAt))); it is not run again until its marker is removed or a new version is uploaded")
                     .issue(stage: "job")
                 return Outcome(data: failure(event, bucket: bucket, attempt: attempt, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
-            case .run(let admitted):
-                ticket = admitted
+            case .run(let previous):
+                // Counted when the decoding starts, once per job, however often it is redone.
+                let etag = head.etag, fileId = event.fileId, jobLogger = logger
+                onStart = {
+                    guard ticket.value == nil else { return }
+                    ticket.value = await ledger.start(fileId: fileId, etag: etag, previous: previous, sink: sink, logger: jobLogger)
+                }
             }
         }
         do {
-            var outcome = try await download(event, bucket: bucket, sink: sink, attempt: attempt, weight: weight, logger: logger)
-            outcome.ticket = ticket
+            var outcome = try await download(event, bucket: bucket, sink: sink, attempt: attempt, weight: weight, onStart: onStart, logger: logger)
+            outcome.ticket = ticket.value
             return outcome
         } catch {
-            if let ticket { await ledger?.abandon(ticket) }
+            if let started = ticket.value { await ledger?.abandon(started) }
             throw error
         }
     }
 
-    private func download(_ event: UploadEvent, bucket: String, sink: ObjectStoreSink, attempt: Int, weight: Int, logger: Logger) async throws -> Outcome {
+    private func download(
+        _ event: UploadEvent, bucket: String, sink: ObjectStoreSink, attempt: Int, weight: Int, onStart: (@Sendable () async -> Void)?, logger: Logger
+    ) async throws -> Outcome {
         // 3. Download to a private file, checking size and ETag against the event.
         let file = settings.scratchDirectory.appendingPathComponent("mediad-source-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -129,10 +137,11 @@ public struct JobRunner: Sendable {
         }
 
         // 4. Process; storage failures inside are retryable and retried here with backoff.
-        let request = ProcessingRequest(
+        var request = ProcessingRequest(
             file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
             sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
             pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt, weight: weight)
+        request.willStart = onStart
         // The processor logs with this job's logger, so its lines name the file and the
         // Kafka message (topic, partition, offset) like the daemon's own.
         var processor = processor

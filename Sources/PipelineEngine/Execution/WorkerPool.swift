@@ -91,10 +91,12 @@ public final class WorkerPool: Sendable {
     }
 
     /// Waits for `weight` slots, then runs `body` on one of the pool's threads.
+    /// - Parameter before: runs once the slots are held, before `body` starts.
     /// - Throws: `CancellationError` if the task is cancelled while waiting, or what `body` throws.
-    public func run<T: Sendable>(weight: Int = 1, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(weight: Int = 1, before: () async -> Void = {}, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withSlots(weight: weight) {
-            try await withCheckedThrowingContinuation { continuation in
+            await before()
+            return try await withCheckedThrowingContinuation { continuation in
                 queue.async {
                     continuation.resume(with: Result { try body() })
                 }
