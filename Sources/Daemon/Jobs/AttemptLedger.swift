@@ -96,12 +96,19 @@ public struct AttemptLedger: Sendable {
     }
 }
 
-/// The ticket of a job, set by the start hook on whichever task runs it.
+/// The ticket of a job: the marker write started by the start hook on whichever task
+/// runs it, awaited when the outcome is known.
 final class TicketBox: Sendable {
-    private let storage = Mutex<AttemptLedger.Ticket?>(nil)
+    private let storage = Mutex<Task<AttemptLedger.Ticket, Never>?>(nil)
+
+    /// Starts `write` unless a start was recorded already.
+    func startOnce(_ write: @escaping @Sendable () async -> AttemptLedger.Ticket) {
+        storage.withLock { task in
+            if task == nil { task = Task { await write() } }
+        }
+    }
 
     var value: AttemptLedger.Ticket? {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
+        get async { await storage.withLock { $0 }?.value }
     }
 }

@@ -100,20 +100,20 @@ public struct JobRunner: Sendable {
                     .issue(stage: "job")
                 return Outcome(data: failure(event, bucket: bucket, attempt: attempt, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
             case .run(let previous):
-                // Counted when the decoding starts, once per job, however often it is redone.
+                // Counted when the decoding starts, once per job, however often it is redone;
+                // written beside the decoding, so the slot never waits on storage.
                 let etag = head.etag, fileId = event.fileId, jobLogger = logger
                 onStart = {
-                    guard ticket.value == nil else { return }
-                    ticket.value = await ledger.start(fileId: fileId, etag: etag, previous: previous, sink: sink, logger: jobLogger)
+                    ticket.startOnce { await ledger.start(fileId: fileId, etag: etag, previous: previous, sink: sink, logger: jobLogger) }
                 }
             }
         }
         do {
             var outcome = try await download(event, bucket: bucket, sink: sink, attempt: attempt, weight: weight, onStart: onStart, logger: logger)
-            outcome.ticket = ticket.value
+            outcome.ticket = await ticket.value
             return outcome
         } catch {
-            if let started = ticket.value { await ledger?.abandon(started) }
+            if let started = await ticket.value { await ledger?.abandon(started) }
             throw error
         }
     }
