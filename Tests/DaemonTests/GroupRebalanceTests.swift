@@ -49,7 +49,7 @@ struct GroupRebalanceTests {
             }
             sampling = audit.startSampling(first, every: .milliseconds(400))
 
-            try await waitUntil("A to answer events", timeout: .seconds(30)) { first.outcomesRecorded >= 5 }
+            try await waitUntil("A to answer events", timeout: .seconds(60)) { first.outcomesRecorded >= 5 }
             let joining = try await DaemonHarness(cluster: first.cluster, root: first.root) {
                 $0.instance = "b"
                 $0.useShortSessionTimeout()

@@ -3,7 +3,9 @@ import MediadTestSupport
 import PipelineEngine
 import Testing
 
-@Suite("Bad input: clear errors, bounded cost, no crash")
+// libvips keeps one error buffer per process: two hostile files decoding at once in this test
+// process could read each other's message (workers run one job at a time, so mediad cannot).
+@Suite("Bad input: clear errors, bounded cost, no crash", .serialized)
 struct HostileInputTests {
     @Test(
         "each hostile fixture fails with its own error code",
