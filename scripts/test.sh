@@ -11,11 +11,16 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@"
   exit
 fi
-# The suites that run real decoders in worker processes and kill them (seconds of transcoding
-# each, thousands of fuzzed files) run after the rest, one at a time, so that their CPU load
-# cannot starve the timing of the broker and rebalance suites.
+# Three groups, each run on its own so that one group's load cannot starve another's timing:
+# the libraries' suites (storage and Kafka servers, decoders) in parallel; the daemon and
+# backfill suites (real daemons, brokers and rebalances) in parallel; then the suites that run
+# real decoders in worker processes and kill them (seconds of transcoding each, thousands of
+# fuzzed files).
+daemons='DaemonTests|BackfillTests'
 heavy='IsolationTests|WorkerIsolationDaemonTests'
-echo "test: running (1/2: all suites but the worker-process ones, in parallel)"
-swift test --skip-build --skip "$heavy"
-echo "test: running (2/2: the worker-process suites, one at a time)"
-swift test --skip-build --no-parallel --filter "$heavy"
+echo "test: running (1/3: the libraries' suites)"
+swift test --skip-build --skip "$daemons|$heavy"
+echo "test: running (2/3: the daemon and backfill suites)"
+swift test --skip-build --filter "$daemons" --skip "$heavy"
+echo "test: running (3/3: the worker-process suites)"
+swift test --skip-build --filter "$heavy"
