@@ -48,17 +48,13 @@ public struct DerivativeLayout: Sendable, Equatable {
         return key.hasPrefix(prefix)
     }
 
-    /// Whether `key` is the manifest of some file.
+    /// Whether `key` is the manifest of some file: the template with `manifest.json` and
+    /// one path segment where `{fileId}` stands (checked per listed key, so no regex).
     public func isManifest(_ key: String) -> Bool {
-        guard let manifestExpression else { return false }
-        return manifestExpression.firstMatch(in: key, range: NSRange(key.startIndex..., in: key)) != nil
-    }
-
-    private var manifestExpression: NSRegularExpression? {
-        var pattern = NSRegularExpression.escapedPattern(for: template)
-        for (placeholder, replacement) in [("{fileId}", "[^/]+"), ("{name}", "manifest"), ("{ext}", "json")] {
-            pattern = pattern.replacingOccurrences(of: NSRegularExpression.escapedPattern(for: placeholder), with: replacement)
-        }
-        return try? NSRegularExpression(pattern: "^" + pattern + "$")
+        let manifest = template.replacingOccurrences(of: "{name}", with: "manifest").replacingOccurrences(of: "{ext}", with: "json")
+        let parts = manifest.components(separatedBy: "{fileId}")
+        guard parts.count == 2, key.count > parts[0].count + parts[1].count, key.hasPrefix(parts[0]), key.hasSuffix(parts[1]) else { return false }
+        let fileId = key.dropFirst(parts[0].count).dropLast(parts[1].count)
+        return !fileId.contains("/")
     }
 }
