@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "Backfill",
             dependencies: [
-                "Daemon", "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -72,7 +72,7 @@ public struct MediaProcessor: Sendable {
                     derivative.key = location.key
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
-                    data.errors.append(ProcessingIssue(stage: derivative.name, code: ProcessingIssue.storeFailed, message: "\(error)", retryable: true))
+                    data.errors.append(ProcessingIssue(stage: derivative.name, code: .storeFailed, message: "\(error)", retryable: true))
                     continue
                 }
             }
@@ -89,7 +89,7 @@ public struct MediaProcessor: Sendable {
             _ = try await storeRetry.retrying { try await sink.storeManifest(manifest, fileId: request.fileId) }
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            data.errors.append(ProcessingIssue(stage: "manifest", code: ProcessingIssue.storeFailed, message: "\(error)", retryable: true))
+            data.errors.append(ProcessingIssue(stage: "manifest", code: .storeFailed, message: "\(error)", retryable: true))
             if data.status == .succeeded { data.status = .partial }
         }
         logger.info("processed", metadata: ["status": "\(data.status.rawValue)", "pipeline": "\(data.pipeline.name)", "ms": "\(data.timings["total"] ?? 0)"])
@@ -131,7 +131,7 @@ public struct MediaProcessor: Sendable {
         var warnings: [ProcessingIssue] = []
         if let declared = request.declaredContentType, !ContentTypes.agree(declared: declared, sniffed: sniffed) {
             warnings.append(ProcessingIssue(
-                stage: "intake", code: "content_type_mismatch",
+                stage: "intake", code: .contentTypeMismatch,
                 message: "declared \(declared) but the bytes are \(sniffed.contentType)"))
         }
         if sniffed == .empty {

@@ -1,4 +1,5 @@
 import Foundation
+import ObjectStorage
 import PipelineEngine
 
 /// One file to process, with what the uploader told us about it.
@@ -42,5 +43,15 @@ public struct ProcessingRequest: Sendable {
         self.expectedSHA256 = expectedSHA256
         self.attempt = attempt
         self.weight = weight
+    }
+}
+
+extension ProcessingRequest {
+    /// The request for a job whose original was downloaded to `file`.
+    public init(_ job: Job, file: URL, info: ObjectInfo) {
+        self.init(
+            file: file, fileId: job.fileId, ownerId: job.ownerId, albumId: job.albumId, sourceBucket: job.bucket,
+            sourceKey: job.key, etag: info.etag, declaredContentType: job.contentType ?? info.contentType,
+            pipelineOverride: job.pipeline, expectedSHA256: job.sha256, attempt: job.attempt, weight: job.weight)
     }
 }

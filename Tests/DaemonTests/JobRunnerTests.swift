@@ -51,9 +51,9 @@ struct JobRunnerTests {
             try await store.createBucket("uploads")
             let info = try await upload(store, "exif-rich.jpg", key: "users/1/a photo.jpg")
             let runner = try runner(store)
-            let event = UploadEvent(fileId: "f1", bucket: "uploads", key: "users/1/a photo.jpg", size: info.size, etag: info.etag, ownerId: "u1", encoding: .cloudEventStructured)
+            var job = Job(fileId: "f1", bucket: "uploads", key: "users/1/a photo.jpg", size: info.size, etag: info.etag, ownerId: "u1")
 
-            let first = try await runner.run(event, bucket: "uploads", attempt: 1)
+            let first = try await runner.run(job)
             #expect(first.data.status == .succeeded, "\(first.data.errors)")
             #expect(!first.reused)
             #expect(first.data.ownerId == "u1")
@@ -65,7 +65,8 @@ struct JobRunnerTests {
                 #expect(stored.contentType == derivative.contentType)
             }
 
-            let second = try await runner.run(event, bucket: "uploads", attempt: 2)
+            job.attempt = 2
+            let second = try await runner.run(job)
             #expect(second.reused)
             #expect(second.data.derivatives == first.data.derivatives)
             #expect(second.data.timings == first.data.timings, "nothing was recomputed")
@@ -73,7 +74,7 @@ struct JobRunnerTests {
 
             // The object is replaced by other bytes: its ETag changes, the manifest no longer applies.
             _ = try await upload(store, "gps-south-west.jpg", key: "users/1/a photo.jpg")
-            let third = try await runner.run(UploadEvent(fileId: "f1", bucket: "uploads", key: "users/1/a photo.jpg", encoding: .s3Notification), bucket: "uploads", attempt: 1)
+            let third = try await runner.run(Job(fileId: "f1", bucket: "uploads", key: "users/1/a photo.jpg"))
             #expect(!third.reused)
             #expect(third.data.metadata.model == "iPhone 15 Pro")
         } catch {
@@ -91,15 +92,15 @@ struct JobRunnerTests {
             let info = try await upload(store, "exif-rich.jpg", key: "a.jpg")
             let runner = try runner(store)
 
-            let missing = try await runner.run(UploadEvent(fileId: "m", bucket: "uploads", key: "nope.jpg", encoding: .cloudEventBinary), bucket: "uploads", attempt: 1)
+            let missing = try await runner.run(Job(fileId: "m", bucket: "uploads", key: "nope.jpg"))
             #expect(missing.data.status == .failed)
             #expect(missing.data.errors.map(\.code) == ["source_not_found"])
             #expect(missing.data.errors.first?.retryable == false)
 
-            let wrongSize = try await runner.run(UploadEvent(fileId: "s", bucket: "uploads", key: "a.jpg", size: info.size + 1, encoding: .cloudEventBinary), bucket: "uploads", attempt: 1)
+            let wrongSize = try await runner.run(Job(fileId: "s", bucket: "uploads", key: "a.jpg", size: info.size + 1))
             #expect(wrongSize.data.errors.map(\.code) == ["source_changed"], "\(wrongSize.data.errors)")
 
-            let wrongSHA = try await runner.run(UploadEvent(fileId: "c", bucket: "uploads", key: "a.jpg", sha256: String(repeating: "0", count: 64), encoding: .cloudEventBinary), bucket: "uploads", attempt: 1)
+            let wrongSHA = try await runner.run(Job(fileId: "c", bucket: "uploads", key: "a.jpg", sha256: String(repeating: "0", count: 64)))
             #expect(wrongSHA.data.status == .failed)
             #expect(wrongSHA.data.errors.first?.code == "checksum_mismatch")
             #expect(wrongSHA.data.derivatives.isEmpty, "nothing made from bytes that are not the uploader's")

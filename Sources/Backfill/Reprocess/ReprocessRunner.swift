@@ -1,4 +1,3 @@
-import Daemon
 import Events
 import Foundation
 import Kafka
@@ -168,7 +167,7 @@ public struct ReprocessRunner: Sendable {
         for item in plan.items {
             if case .skip(let reason) = item.decision { summary.skipped[reason.category, default: 0] += 1 }
         }
-        for _ in plan.missing { summary.count(outcome: "failed", codes: ["source_not_found"]) }
+        for _ in plan.missing { summary.count(outcome: "failed", codes: [StageFailure.Code.sourceNotFound.rawValue]) }
         let work = plan.items.filter(\.decision.isProcess).map(\.candidate)
         var state = ReprocessProgress(total: work.count, started: started)
         progress(state)
@@ -210,6 +209,11 @@ public struct ReprocessRunner: Sendable {
         var codes: [String]
         /// False when a rerun should try again (transient errors, an event not delivered).
         var isFinal: Bool
+
+        /// The `media.processed` event of a direct run could not be delivered.
+        static let emitFailed = "emit_failed"
+        /// The `file.reprocess` event could not be published.
+        static let publishFailed = "publish_failed"
     }
 
     /// Nil when cancelled before an outcome was recorded.
@@ -223,12 +227,12 @@ public struct ReprocessRunner: Sendable {
     }
 
     private func processHere(_ candidate: ReprocessCandidate, jobs: JobRunner, emitter: Emitter?) async -> FileOutcome? {
-        let event = UploadEvent(
+        let job = Job(
             fileId: candidate.fileId, bucket: candidate.bucket, key: candidate.key, size: candidate.size, etag: candidate.etag,
-            ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: true, encoding: .cloudEventStructured)
+            ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: true, videoWeight: videoWeight)
         var jobs = jobs
         jobs.logger[metadataKey: "fileId"] = "\(candidate.fileId)"
-        guard let outcome = try? await jobs.run(event, bucket: candidate.bucket, attempt: 1, weight: event.looksLikeVideo ? videoWeight : 1) else { return nil }
+        guard let outcome = try? await jobs.run(job) else { return nil }
         let data = outcome.data
         var codes = data.errors.map(\.code)
         var isFinal = !data.errors.contains { $0.retryable }
@@ -245,12 +249,12 @@ public struct ReprocessRunner: Sendable {
                 return nil
             }
             if !delivered {
-                codes.append("emit_failed")
+                codes.append(FileOutcome.emitFailed)
                 isFinal = false
             }
         }
         await jobs.recorded(outcome)
-        let status = codes.contains("emit_failed") ? "failed" : data.status.rawValue
+        let status = codes.contains(FileOutcome.emitFailed) ? "failed" : data.status.rawValue
         return FileOutcome(candidate: candidate, outcome: status, codes: codes, isFinal: isFinal)
     }
 
@@ -259,13 +263,13 @@ public struct ReprocessRunner: Sendable {
             fileId: candidate.fileId, bucket: candidate.bucket, key: candidate.key, size: candidate.size, etag: candidate.etag,
             ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: force)
         guard let record = try? request.record(source: "/mediad/reprocess", time: ManifestCoding.timestamp(Date())) else {
-            return FileOutcome(candidate: candidate, outcome: "failed", codes: ["publish_failed"], isFinal: false)
+            return FileOutcome(candidate: candidate, outcome: "failed", codes: [FileOutcome.publishFailed], isFinal: false)
         }
         let delivered = await deliver(producer, topic: topic, record: record)
         if Task.isCancelled, !delivered { return nil }
         return delivered
             ? FileOutcome(candidate: candidate, outcome: "published", codes: [], isFinal: true)
-            : FileOutcome(candidate: candidate, outcome: "failed", codes: ["publish_failed"], isFinal: false)
+            : FileOutcome(candidate: candidate, outcome: "failed", codes: [FileOutcome.publishFailed], isFinal: false)
     }
 
     /// Sends one record, retrying with backoff for about a minute while the broker is away.

@@ -33,7 +33,7 @@ extension MediaDaemon {
             var jobLogger = logger
             jobLogger[metadataKey: "fileId"] = "\(event.fileId)"
             await fileLocks.lock(event.fileId)
-            let finished = await runWithDeadline(event, bucket: bucket, logger: jobLogger)
+            let finished = await runWithDeadline(Job(event, bucket: bucket, videoWeight: configuration.videoJobWeight), logger: jobLogger)
             fileLocks.unlock(event.fileId)
             guard let outcome = finished else { return false }
             guard await emit(outcome.data, logger: jobLogger) else {
@@ -59,30 +59,24 @@ extension MediaDaemon {
 
     /// Runs a job under the per-job deadline. A job past it is reported failed (retryable),
     /// so one stuck file never holds its partition forever. Nil when cancelled by shutdown.
-    private func runWithDeadline(_ event: UploadEvent, bucket: String, logger: Logger) async -> JobRunner.Outcome? {
+    private func runWithDeadline(_ job: Job, logger: Logger) async -> JobRunner.Outcome? {
         let jobs = jobs
         let timeout = configuration.jobTimeout
-        let weight = Self.weight(of: event, videoWeight: configuration.videoJobWeight)
         return await withTaskGroup(of: JobRunner.Outcome?.self) { group in
             group.addTask {
                 var jobs = jobs
                 jobs.logger = logger
-                return try? await jobs.run(event, bucket: bucket, attempt: 1, weight: weight)
+                return try? await jobs.run(job)
             }
             group.addTask {
                 guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
                 let issue = StageFailure(.jobTimeout, "the job ran longer than \(timeout)", retryable: true).issue(stage: "job")
-                return JobRunner.Outcome(data: jobs.failure(event, bucket: bucket, attempt: 1, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
+                return .failed(job, issue)
             }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
-    }
-
-    /// Videos take more worker slots; the hint is the declared type or the key's extension.
-    static func weight(of event: UploadEvent, videoWeight: Int) -> Int {
-        event.looksLikeVideo ? videoWeight : 1
     }
 
     /// Produces `media.processed` and waits for the broker's acknowledgement, retrying while

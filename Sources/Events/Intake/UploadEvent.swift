@@ -102,14 +102,3 @@ extension UploadEvent {
         S3Notification.stableFileId(bucket: bucket, key: key)
     }
 }
-
-extension UploadEvent {
-    /// A video by its declared type or its key's extension: a hint for how many worker slots
-    /// its job takes, known before anything is downloaded (the real type is sniffed later).
-    public var looksLikeVideo: Bool {
-        let videoExtensions: Set<String> = ["mp4", "mov", "m4v", "webm", "mkv", "avi", "3gp", "mts", "ts"]
-        let name = key.split(separator: "/").last.map(String.init) ?? key
-        let ext = name.contains(".") ? String(name.split(separator: ".").last ?? "").lowercased() : ""
-        return contentType?.hasPrefix("video/") == true || videoExtensions.contains(ext)
-    }
-}

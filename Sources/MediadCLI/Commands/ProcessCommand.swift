@@ -127,21 +127,20 @@ struct ProcessCommand: AsyncParsableCommand {
                 declaredContentType: ContentTypeGuess.fromExtension(url.pathExtension), pipelineOverride: pipelineOverride)
             return try await processor.process(request, sink: sink)
         case .object(let bucket, let key):
-            let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mediad-src-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: temporary) }
             guard let store else { throw ValidationError("s3:// sources need S3 settings") }
+            let job = Job(fileId: file.name, bucket: bucket, key: key, pipeline: pipelineOverride)
+            let source = SourceDownload(store: store, retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(500)), logger: processor.logger)
+            let downloaded: SourceDownload.Downloaded
             do {
-                let info = try await store.get(bucket: bucket, key: key, to: temporary)
-                let request = ProcessingRequest(
-                    file: temporary, fileId: file.name, sourceBucket: bucket, sourceKey: key, etag: info.etag,
-                    declaredContentType: info.contentType, pipelineOverride: pipelineOverride)
-                return try await processor.process(request, sink: sink)
-            } catch let error as ObjectStorageError {
-                return .failed(
-                    fileId: file.name, ownerId: nil, albumId: nil,
-                    source: SourceInfo(bucket: bucket, key: key, size: 0, mediaType: .other, contentType: "application/octet-stream"),
-                    SourceFailure.issue(for: error))
+                downloaded = try await source.fetch(job)
+            } catch {
+                switch error {
+                case .cancelled: throw CancellationError()
+                case .unreadable(let issue): return job.failed(issue)
+                }
             }
+            defer { downloaded.discard() }
+            return try await processor.process(ProcessingRequest(job, file: downloaded.file, info: downloaded.info), sink: sink)
         }
     }
 }

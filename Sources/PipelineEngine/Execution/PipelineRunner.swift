@@ -49,7 +49,7 @@ public struct PipelineRunner: Sendable {
             if let input = stage.input, job.images[input] == nil {
                 // The input stage ran but had nothing to give (a poster for an audio-only
                 // file): this stage has nothing to do, which is not an error.
-                job.warnings.append(ProcessingIssue(stage: stage.name, code: "skipped", message: "stage '\(input)' produced no image"))
+                job.warnings.append(ProcessingIssue(stage: stage.name, code: .skipped, message: "stage '\(input)' produced no image"))
                 continue
             }
             guard let runner = registry.runner(for: stage.kind.typeName, mediaType: job.sniffed.mediaType) else {

@@ -48,6 +48,34 @@ public struct StageFailure: Error, Sendable, Equatable, CustomStringConvertible 
         public static let workerProtocol = Code(rawValue: "worker_protocol_error")
         /// The whole job (download, process, store) ran past `jobTimeout`.
         public static let jobTimeout = Code(rawValue: "job_timeout")
+        /// An output or the manifest could not be stored, after its retries.
+        public static let storeFailed = Code(rawValue: "store_failed")
+        /// The original does not exist (deleted before the job ran, or a wrong key).
+        public static let sourceNotFound = Code(rawValue: "source_not_found")
+        /// The original's bucket does not exist.
+        public static let sourceBucketNotFound = Code(rawValue: "source_bucket_not_found")
+        /// mediad may not read the original.
+        public static let sourceAccessDenied = Code(rawValue: "source_access_denied")
+        /// The original is not the object the event announced (size, ETag or bytes differ).
+        public static let sourceChanged = Code(rawValue: "source_changed")
+        /// The store could not be reached, or kept failing, through the retries.
+        public static let sourceUnavailable = Code(rawValue: "source_unavailable")
+
+        // Warnings: the file succeeded, with a remark.
+
+        /// A stage's input produced nothing (an image stage after a failed decode).
+        public static let skipped = Code(rawValue: "skipped")
+        /// The video needed no transcode, or the pipeline's rules left it out.
+        public static let transcodeSkipped = Code(rawValue: "transcode_skipped")
+        /// HDR content was encoded without tone mapping (the filter is missing in this build).
+        public static let toneMappingUnavailable = Code(rawValue: "tone_mapping_unavailable")
+        /// The decoder reported errors it recovered from.
+        public static let decodeErrors = Code(rawValue: "decode_errors")
+        /// An output was written in another format than asked (the encoder is missing).
+        public static let formatSubstituted = Code(rawValue: "format_substituted")
+        /// The declared content type disagrees with the sniffed one.
+        public static let contentTypeMismatch = Code(rawValue: "content_type_mismatch")
+
         /// Anything else: a bug or an unexpected native error.
         public static let internalError = Code(rawValue: "internal_error")
     }
@@ -66,5 +94,12 @@ public struct StageFailure: Error, Sendable, Equatable, CustomStringConvertible 
 
     public func issue(stage: String) -> ProcessingIssue {
         ProcessingIssue(stage: stage, code: code.rawValue, message: message, retryable: retryable)
+    }
+}
+
+extension ProcessingIssue {
+    /// An issue with one of the stable codes.
+    public init(stage: String, code: StageFailure.Code, message: String, retryable: Bool = false) {
+        self.init(stage: stage, code: code.rawValue, message: message, retryable: retryable)
     }
 }

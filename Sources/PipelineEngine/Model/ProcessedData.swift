@@ -159,11 +159,6 @@ public struct ProcessingIssue: Codable, Sendable, Equatable {
     }
 }
 
-extension ProcessingIssue {
-    /// An output could not be stored (after its retries).
-    public static let storeFailed = "store_failed"
-}
-
 extension PipelineReference {
     /// No pipeline took the file (it failed before one was chosen).
     public static let none = PipelineReference(name: "none", version: 0)

@@ -22,14 +22,14 @@ public struct PosterStage: StageRunner {
         let format = writer.encoding.format
         if format != spec.format {
             job.warnings.append(ProcessingIssue(
-                stage: stage.name, code: "format_substituted",
+                stage: stage.name, code: .formatSubstituted,
                 message: "\(spec.format.rawValue) posters are not encoded by libavcodec here; wrote \(format.rawValue)"))
         }
         let url = job.outputFile(stage: stage.name, extension: format.fileExtension)
         let size = try writer.write(pick.frame, video: video, to: url, deadline: deadline, zscaleAvailable: VideoRuntime.zscaleAvailable)
         if video.isHDR && !VideoRuntime.zscaleAvailable {
             job.warnings.append(ProcessingIssue(
-                stage: stage.name, code: "tone_mapping_unavailable",
+                stage: stage.name, code: .toneMappingUnavailable,
                 message: "this FFmpeg build has no zscale filter: the HDR poster is converted without tone mapping"))
         }
         let digest = try Checksummer.digest(file: url, md5: false)

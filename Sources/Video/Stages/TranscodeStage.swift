@@ -24,7 +24,7 @@ public struct TranscodeStage: StageRunner {
         let plan: TranscodePlan
         switch TranscodePlan.decide(probe, spec: spec) {
         case .skip(let reason):
-            job.warnings.append(ProcessingIssue(stage: stage.name, code: "transcode_skipped", message: reason))
+            job.warnings.append(ProcessingIssue(stage: stage.name, code: .transcodeSkipped, message: reason))
             return
         case .run(let decided):
             plan = decided
@@ -49,12 +49,12 @@ public struct TranscodeStage: StageRunner {
 
         if probe.video?.isHDR == true, !VideoRuntime.zscaleAvailable, plan.video != .copy {
             job.warnings.append(ProcessingIssue(
-                stage: stage.name, code: "tone_mapping_unavailable",
+                stage: stage.name, code: .toneMappingUnavailable,
                 message: "this FFmpeg build has no zscale filter: HDR was converted to BT.709 without tone mapping"))
         }
         if summary.decodeErrors > 0 {
             job.warnings.append(ProcessingIssue(
-                stage: stage.name, code: "decode_errors",
+                stage: stage.name, code: .decodeErrors,
                 message: "\(summary.decodeErrors) damaged packet(s) were skipped"))
         }
         let digest = try Checksummer.digest(file: url, md5: false)

@@ -1,13 +1,11 @@
-import Events
 import Foundation
 import Logging
-import MediaProcessing
 import ObjectStorage
 import PipelineEngine
 
-/// One upload, from event to result: download the original, verify it, run its pipeline,
-/// store derivatives and the manifest. A redelivered event whose source and pipeline
-/// version match an existing manifest is answered from the manifest, without recomputing.
+/// One job, from request to result: download the original, verify it, run its pipeline,
+/// store derivatives and the manifest. A job whose source and pipeline version match an
+/// existing manifest (a redelivered event) is answered from the manifest, without recomputing.
 public struct JobRunner: Sendable {
     public let processor: MediaProcessor
     public let store: any ObjectStore
@@ -42,6 +40,11 @@ public struct JobRunner: Sendable {
         public var bytesOut: Int64
         /// The attempt marker to clear once the outcome is recorded.
         public var ticket: AttemptLedger.Ticket? = nil
+
+        /// A job that ended before its pipeline produced anything.
+        public static func failed(_ job: Job, _ issue: ProcessingIssue) -> Outcome {
+            Outcome(data: job.failed(issue), reused: false, bytesIn: 0, bytesOut: 0)
+        }
     }
 
     public init(processor: MediaProcessor, store: any ObjectStore, settings: Settings, ledger: AttemptLedger? = nil, logger: Logger) {
@@ -66,23 +69,20 @@ public struct JobRunner: Sendable {
     /// Runs the job. Bad input and storage failures end in the outcome's `errors`.
     /// - Throws: `CancellationError` only, when cancelled before the outcome was complete
     ///   (a cancelled job has no outcome: its message or file is done again later).
-    public func run(_ event: UploadEvent, bucket: String, attempt: Int, weight: Int = 1) async throws -> Outcome {
+    public func run(_ job: Job) async throws -> Outcome {
         var logger = logger
-        logger[metadataKey: "fileId"] = "\(event.fileId)"
-        let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? bucket, layout: DerivativeLayout(template: settings.keyTemplate))
+        logger[metadataKey: "fileId"] = "\(job.fileId)"
+        let sink = ObjectStoreSink(store: store, bucket: settings.derivativesBucket ?? job.bucket, layout: DerivativeLayout(template: settings.keyTemplate))
+        let source = SourceDownload(store: store, retry: retryPolicy, scratchDirectory: settings.scratchDirectory, logger: logger)
 
         // 1. The source as it is now: its ETag tells whether a manifest still describes it.
         let head: ObjectInfo
         do {
-            head = try await retrying("reading the source's metadata") { () async throws(ObjectStorageError) -> ObjectInfo in
-                try await store.head(bucket: bucket, key: event.key)
-            }
-        } catch let error as ObjectStorageError {
-            // Shutdown or Ctrl-C is not a storage failure: no outcome, the work is redone later.
-            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
-            return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
+            head = try await source.head(job)
+        } catch {
+            return try Self.outcome(of: error, job)
         }
-        if !event.force, let reused = await existingResult(for: event, head: head, sink: sink, attempt: attempt) {
+        if !job.force, let reused = await existingResult(for: job, head: head, sink: sink) {
             logger.info("answered from the manifest", metadata: ["pipeline": "\(reused.pipeline.name) v\(reused.pipeline.version)"])
             return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
         }
@@ -91,25 +91,25 @@ public struct JobRunner: Sendable {
         let ticket = TicketBox()
         var onStart: (@Sendable () async -> Void)?
         if let ledger {
-            switch await ledger.admit(fileId: event.fileId, etag: head.etag, sink: sink) {
+            switch await ledger.admit(fileId: job.fileId, etag: head.etag, sink: sink) {
             case .poisoned(let marker):
                 logger.error("poison file: not run again", metadata: ["attempts": "\(marker.attempts)", "lastInstance": "\(marker.instance)"])
                 let issue = StageFailure(
                     .poisonFile,
                     "the file was being processed during \(marker.attempts) deaths of mediad (last on \(marker.instance) at \(ManifestCoding.timestamp(marker.startedAt))); it is not run again until its marker is removed or a new version is uploaded")
                     .issue(stage: "job")
-                return Outcome(data: failure(event, bucket: bucket, attempt: attempt, issue: issue), reused: false, bytesIn: 0, bytesOut: 0)
+                return .failed(job, issue)
             case .run(let previous):
                 // Counted when the decoding starts, once per job, however often it is redone;
                 // written beside the decoding, so the slot never waits on storage.
-                let etag = head.etag, fileId = event.fileId, jobLogger = logger
+                let etag = head.etag, fileId = job.fileId, jobLogger = logger
                 onStart = {
                     ticket.startOnce { await ledger.start(fileId: fileId, etag: etag, previous: previous, sink: sink, logger: jobLogger) }
                 }
             }
         }
         do {
-            var outcome = try await download(event, bucket: bucket, sink: sink, attempt: attempt, weight: weight, onStart: onStart, logger: logger)
+            var outcome = try await process(job, source: source, sink: sink, onStart: onStart, logger: logger)
             outcome.ticket = await ticket.value
             return outcome
         } catch {
@@ -118,41 +118,32 @@ public struct JobRunner: Sendable {
         }
     }
 
-    private func download(
-        _ event: UploadEvent, bucket: String, sink: ObjectStoreSink, attempt: Int, weight: Int, onStart: (@Sendable () async -> Void)?, logger: Logger
+    private func process(
+        _ job: Job, source: SourceDownload, sink: ObjectStoreSink, onStart: (@Sendable () async -> Void)?, logger: Logger
     ) async throws -> Outcome {
-        // 3. Download to a private file, checking size and ETag against the event.
-        let file = settings.scratchDirectory.appendingPathComponent("mediad-source-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: file) }
-        let expectation = ObjectExpectation(size: event.size, etag: event.etag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
-        let info: ObjectInfo
+        // 3. Download to a private file, checking size and ETag against the job.
+        let downloaded: SourceDownload.Downloaded
         do {
-            info = try await retrying("downloading") { () async throws(ObjectStorageError) -> ObjectInfo in
-                try await store.get(bucket: bucket, key: event.key, to: file, expecting: expectation)
-            }
-        } catch let error as ObjectStorageError {
-            // Shutdown or Ctrl-C is not a storage failure: no outcome, the work is redone later.
-            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
-            return Outcome(data: failure(event, bucket: bucket, attempt: attempt, stage: "download", error: error), reused: false, bytesIn: 0, bytesOut: 0)
+            downloaded = try await source.fetch(job)
+        } catch {
+            return try Self.outcome(of: error, job)
         }
+        defer { downloaded.discard() }
 
-        // 4. Process; storage failures inside are retryable and retried here with backoff.
-        var request = ProcessingRequest(
-            file: file, fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId, sourceBucket: bucket,
-            sourceKey: event.key, etag: info.etag, declaredContentType: event.contentType ?? info.contentType,
-            pipelineOverride: event.pipeline, expectedSHA256: event.sha256, attempt: attempt, weight: weight)
+        // 4. Process. Outputs that fail to store are retried on their own, inside.
+        var request = ProcessingRequest(job, file: downloaded.file, info: downloaded.info)
         request.willStart = onStart
         // The processor logs with this job's logger, so its lines name the file and the
         // Kafka message (topic, partition, offset) like the daemon's own.
         var processor = processor
         processor.logger = logger
         processor.storeRetry = retryPolicy
-        // Outputs that failed to store were retried on their own; a transient failure of the
-        // work itself (scratch disk, a job deadline) is worth running the job again.
-        let redo = { (data: ProcessedData) in data.errors.contains { $0.retryable && $0.code != ProcessingIssue.storeFailed } }
+        // A transient failure of the work itself (scratch disk, a worker's deadline) is worth
+        // running the job again, with the same policy's backoff.
+        let redo = { (data: ProcessedData) in data.errors.contains { $0.retryable && $0.code != StageFailure.Code.storeFailed.rawValue } }
         var data = try await processor.process(request, sink: sink)
         var tries = 1
-        while redo(data), tries < settings.retryAttempts {
+        while redo(data), tries < retryPolicy.maxAttempts {
             try await Task.sleep(for: retryPolicy.delay(afterAttempt: tries))
             tries += 1
             logger.notice("retrying after transient failures", metadata: ["try": "\(tries)", "errors": "\(data.errors.filter(\.retryable).map(\.code))"])
@@ -160,47 +151,35 @@ public struct JobRunner: Sendable {
         }
         try Task.checkCancellation()
         let bytesOut = data.derivatives.compactMap(\.bytes).reduce(0, +)
-        return Outcome(data: data, reused: false, bytesIn: info.size, bytesOut: bytesOut)
+        return Outcome(data: data, reused: false, bytesIn: downloaded.info.size, bytesOut: bytesOut)
+    }
+
+    /// A source that could not be read: a failed outcome, or no outcome when cancelled.
+    private static func outcome(of failure: SourceDownload.Failure, _ job: Job) throws -> Outcome {
+        switch failure {
+        case .cancelled: throw CancellationError()
+        case .unreadable(let issue): return .failed(job, issue)
+        }
     }
 
     /// The stored manifest, if it describes this very source (same ETag, and sha256 when the
-    /// event gives one) made by the current version of its pipeline, and did not fail transiently.
-    func existingResult(for event: UploadEvent, head: ObjectInfo, sink: ObjectStoreSink, attempt: Int) async -> ProcessedData? {
-        let key = sink.layout.manifestKey(fileId: event.fileId)
+    /// job gives one) made by the current version of its pipeline, and did not fail transiently.
+    func existingResult(for job: Job, head: ObjectInfo, sink: ObjectStoreSink) async -> ProcessedData? {
+        let key = sink.layout.manifestKey(fileId: job.fileId)
         guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 8 << 20),
               var manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes)),
               ManifestFreshness.judge(
-                .init(manifest), etag: head.etag, sha256: event.sha256, requestedPipeline: event.pipeline, pipelines: processor.pipelines) == .current
+                .init(manifest), etag: head.etag, sha256: job.sha256, requestedPipeline: job.pipeline, pipelines: processor.pipelines) == .current
         else { return nil }
-        manifest.attempt = attempt
-        manifest.ownerId = event.ownerId ?? manifest.ownerId
-        manifest.albumId = event.albumId ?? manifest.albumId
+        manifest.attempt = job.attempt
+        manifest.ownerId = job.ownerId ?? manifest.ownerId
+        manifest.albumId = job.albumId ?? manifest.albumId
         return manifest
-    }
-
-    /// Retries transient storage failures (5xx, throttling, timeouts, resets) with
-    /// exponential backoff and jitter; anything else fails at once.
-    func retrying<T: Sendable>(_ what: String, _ body: () async throws(ObjectStorageError) -> T) async throws -> T {
-        try await retryPolicy.retrying(onRetry: { attempt, error in
-            logger.notice("\(what) failed, retrying", metadata: ["try": "\(attempt)", "error": "\(error)"])
-        }) { try await body() }
     }
 
     /// The job's retry policy: `retryAttempts` from `retryBaseDelay`, doubling, with jitter,
     /// each wait at most 30 s.
-    var retryPolicy: RetryPolicy {
+    public var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: settings.retryAttempts, baseDelay: settings.retryBaseDelay, maxDelay: .seconds(30))
-    }
-
-    private func failure(_ event: UploadEvent, bucket: String, attempt: Int, stage: String, error: ObjectStorageError) -> ProcessedData {
-        failure(event, bucket: bucket, attempt: attempt, issue: SourceFailure.issue(for: error, stage: stage))
-    }
-
-    /// A job that failed before its pipeline ran.
-    func failure(_ event: UploadEvent, bucket: String, attempt: Int, issue: ProcessingIssue) -> ProcessedData {
-        .failed(
-            fileId: event.fileId, ownerId: event.ownerId, albumId: event.albumId,
-            source: SourceInfo(bucket: bucket, key: event.key, size: event.size ?? 0, mediaType: .other, contentType: "application/octet-stream", declaredContentType: event.contentType, etag: event.etag),
-            pipeline: PipelineReference(name: event.pipeline ?? "none", version: 0), issue, attempt: attempt)
     }
 }

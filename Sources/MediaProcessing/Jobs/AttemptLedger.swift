@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import MediaProcessing
 import ObjectStorage
 import PipelineEngine
 import Synchronization
