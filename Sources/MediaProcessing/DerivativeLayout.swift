@@ -1,7 +1,8 @@
 import Foundation
 
-/// Where mediad keeps what it makes for a file: derivatives, `manifest.json` and the
-/// attempt marker, all from one key template (default `derived/{fileId}/{name}.{ext}`).
+/// Where mediad keeps what it makes for a file: derivatives, `manifest.json`, the attempt
+/// marker and the deletion tombstone, all from one key template (default
+/// `derived/{fileId}/{name}.{ext}`).
 ///
 /// The one owner of the layout: the sinks write through it, the daemon ignores events for
 /// keys it owns, listings skip them, and `reprocess` finds the manifests with it.
@@ -10,6 +11,8 @@ public struct DerivativeLayout: Sendable, Equatable {
     /// The name of the attempt marker beside the manifest (stage names start with a letter
     /// or digit, so no derivative can take it).
     static let attemptMarkerName = "_attempt"
+    /// The name of the tombstone a deletion leaves beside the (removed) manifest.
+    static let tombstoneName = "_deleted"
 
     /// `{fileId}`, `{name}` and `{ext}` are replaced.
     public let template: String
@@ -31,6 +34,21 @@ public struct DerivativeLayout: Sendable, Equatable {
 
     public func attemptMarkerKey(fileId: String) -> String {
         key(fileId: fileId, name: Self.attemptMarkerName, fileExtension: "json")
+    }
+
+    public func tombstoneKey(fileId: String) -> String {
+        key(fileId: fileId, name: Self.tombstoneName, fileExtension: "json")
+    }
+
+    /// The folder that holds all of one file's outputs and nothing else (`derived/<fileId>/`),
+    /// when the template gives each file its own: `{fileId}` followed by a `/` before `{name}`.
+    /// Nil for templates that mix files in one folder.
+    public func filePrefix(fileId: String) -> String? {
+        guard let id = template.range(of: "{fileId}"), let name = template.range(of: "{name}"), id.upperBound <= name.lowerBound,
+              let slash = template[id.upperBound..<name.lowerBound].lastIndex(of: "/"),
+              !template[..<id.lowerBound].contains("{")
+        else { return nil }
+        return String(template[..<id.lowerBound]) + fileId + String(template[id.upperBound...slash])
     }
 
     /// The template's text before its first placeholder: every output lives under it, and

@@ -6,7 +6,7 @@ public struct MediadCommand: AsyncParsableCommand {
         commandName: "mediad",
         abstract: "Media-processing daemon: checksums, metadata, thumbnails, posters and transcodes for uploaded files.",
         version: MediadVersion.current,
-        subcommands: [ServeCommand.self, DemoCommand.self, ProcessCommand.self, ReprocessCommand.self, DLQCommand.self, PipelinesCommand.self, StorageCommand.self, ConfigCommand.self, BrokerCommand.self, WorkerCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, ProcessCommand.self, ReprocessCommand.self, GCCommand.self, DLQCommand.self, PipelinesCommand.self, StorageCommand.self, ConfigCommand.self, BrokerCommand.self, WorkerCommand.self]
     )
 
     public init() {}

@@ -13,7 +13,7 @@ struct WorkerIsolationDaemonTests {
     func crashedWorker() async throws {
         let stack = try await BinaryStack.make()
         defer { stack.cleanUp() }
-        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try Self.slowVideo(), options: PutOptions())
+        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try GeneratedMedia.slowVideo(), options: PutOptions())
         _ = try await stack.store.put(bucket: "uploads", key: "in/photo.jpg", file: TestPaths.image("exif-rich.jpg"), options: PutOptions())
         let daemon = try stack.startServe()
         defer { daemon.terminate() }
@@ -50,7 +50,7 @@ struct WorkerIsolationDaemonTests {
     func poisonFile() async throws {
         let stack = try await BinaryStack.make()
         defer { stack.cleanUp() }
-        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try Self.slowVideo(), options: PutOptions())
+        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try GeneratedMedia.slowVideo(), options: PutOptions())
         _ = try await stack.store.put(bucket: "uploads", key: "in/photo.jpg", file: TestPaths.image("orientation-3.jpg"), options: PutOptions())
         // One Kafka key: one partition, in this order.
         try await stack.send(fileId: "poison", key: "in/slow.mp4", kafkaKey: "album")
@@ -79,7 +79,7 @@ struct WorkerIsolationDaemonTests {
     func shutdownDuringTranscode() async throws {
         let stack = try await BinaryStack.make()
         defer { stack.cleanUp() }
-        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try Self.slowVideo(), options: PutOptions())
+        _ = try await stack.store.put(bucket: "uploads", key: "in/slow.mp4", file: try GeneratedMedia.slowVideo(), options: PutOptions())
         let daemon = try stack.startServe(["--set", "shutdownTimeout=3s"])
         try await stack.send(fileId: "long", key: "in/slow.mp4")
         try await stack.waitForMarker(fileId: "long")
@@ -126,17 +126,6 @@ struct WorkerIsolationDaemonTests {
         let ids = Set(answered.compactMap(Outcome.init).map(\.fileId))
         #expect(ids.count == mutants.count, "every event answered: \(ids.count) of \(mutants.count)")
         try await daemon.stop()
-    }
-
-    static func slowVideo() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mediad-generated-media/slow-720p.mp4")
-        if FileManager.default.fileExists(atPath: url.path) { return url }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let partial = url.deletingLastPathComponent().appendingPathComponent("partial-\(UUID().uuidString).mp4")
-        let result = try Command.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "20", "-c:v", "mpeg4", "-q:v", "5", partial.path])
-        guard result.status == 0 else { throw CommandError(description: "ffmpeg: \(result.stderr)") }
-        try FileManager.default.moveItem(at: partial, to: url)
-        return url
     }
 }
 

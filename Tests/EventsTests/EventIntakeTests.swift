@@ -70,13 +70,44 @@ struct EventIntakeTests {
         #expect(result.events.first?.encoding == .cloudEventS3)
     }
 
-    @Test("mediad's own derivatives, deletions and S3 test events are ignored, not dead-lettered")
+    @Test("deletions: file.deleted in structured and binary mode, S3 ObjectRemoved records from MinIO and AWS, and their CloudEvents form")
+    func deletions() throws {
+        let structured = #"{"specversion":"1.0","id":"d1","source":"/files","type":"file.deleted","data":{"fileId":"f1","bucket":"uploads","key":"a/b.jpg","etag":"\"abc\""}}"#
+        let one = try intake.decode(value: Array(structured.utf8), headers: [])
+        #expect(one.events.isEmpty)
+        #expect(one.deletions == [DeleteEvent(fileId: "f1", bucket: "uploads", key: "a/b.jpg", etag: "abc", encoding: .cloudEventStructured, eventId: "d1")])
+
+        let binary = try intake.decode(
+            value: Array(#"{"fileId":"f2"}"#.utf8),
+            headers: [("ce_specversion", Array("1.0".utf8)), ("ce_type", Array("file.deleted".utf8)), ("ce_id", Array("d2".utf8))])
+        #expect(binary.deletions == [DeleteEvent(fileId: "f2", bucket: nil, key: nil, encoding: .cloudEventBinary, eventId: "d2")])
+
+        let minio = #"{"EventName":"s3:ObjectRemoved:Delete","Key":"uploads/in/my+photo.jpg","Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"uploads"},"object":{"key":"in/my+photo.jpg","sequencer":"17CB9C7C1B5A4F40"}}}]}"#
+        let removed = try #require(try intake.decode(value: Array(minio.utf8), headers: []).deletions.first)
+        #expect(removed.fileId == UploadEvent.stableFileId(bucket: "uploads", key: "in/my photo.jpg"), "the id its upload got")
+        #expect(removed.key == "in/my photo.jpg" && removed.sequencer == "17CB9C7C1B5A4F40" && removed.encoding == .s3Notification)
+
+        let aws = #"{"Records":[{"eventName":"ObjectRemoved:DeleteMarkerCreated","s3":{"bucket":{"name":"uploads"},"object":{"key":"x.jpg","versionId":"v","sequencer":"0055AED6DCD90281E5"}}}]}"#
+        #expect(try intake.decode(value: Array(aws.utf8), headers: []).deletions.first?.sequencer == "0055AED6DCD90281E5")
+
+        let cloudEvent = #"{"specversion":"1.0","id":"1","source":"aws:s3","type":"com.amazonaws.s3.ObjectRemoved:Delete","data":{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"media"},"object":{"key":"x.jpg"}}}}"#
+        let wrapped = try #require(try intake.decode(value: Array(cloudEvent.utf8), headers: []).deletions.first)
+        #expect(wrapped.bucket == "media" && wrapped.encoding == .cloudEventS3)
+
+        let created = #"{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"uploads"},"object":{"key":"x.jpg","sequencer":"0A"}}}]}"#
+        #expect(try intake.decode(value: Array(created.utf8), headers: []).events.first?.sequencer == "0A", "uploads keep their sequencer too")
+    }
+
+    @Test("mediad's own derivatives (created or removed) and S3 test events are ignored, not dead-lettered")
     func ignored() throws {
         let own = #"{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"uploads"},"object":{"key":"derived/f1/thumbnail.webp"}}}]}"#
         #expect(try intake.decode(value: Array(own.utf8), headers: []).events.isEmpty)
         #expect(try intake.decode(value: Array(own.utf8), headers: []).ignored.count == 1)
-        let removed = #"{"Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"uploads"},"object":{"key":"a.jpg"}}}]}"#
-        #expect(try intake.decode(value: Array(removed.utf8), headers: []).events.isEmpty)
+        let ownRemoved = #"{"Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"uploads"},"object":{"key":"derived/f1/thumbnail.webp"}}}]}"#
+        let removedResult = try intake.decode(value: Array(ownRemoved.utf8), headers: [])
+        #expect(removedResult.deletions.isEmpty && removedResult.ignored.count == 1, "removing derivatives must not loop")
+        let other = #"{"Records":[{"eventName":"s3:ObjectRestore:Completed","s3":{"bucket":{"name":"uploads"},"object":{"key":"a.jpg"}}}]}"#
+        #expect(try intake.decode(value: Array(other.utf8), headers: []).ignored.count == 1)
         let test = #"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-01T10:00:00.000Z","Bucket":"uploads"}"#
         #expect(try intake.decode(value: Array(test.utf8), headers: []).ignored == ["s3:TestEvent"])
     }
@@ -88,7 +119,8 @@ struct EventIntakeTests {
             ("", "malformed_json", "empty"),
             ("[1,2]", "unknown_format", "not an object"),
             (#"{"hello":"world"}"#, "unknown_format", "neither a CloudEvent"),
-            (#"{"specversion":"1.0","id":"1","source":"s","type":"file.deleted","data":{}}"#, "unsupported_event_type", "'file.deleted'"),
+            (#"{"specversion":"1.0","id":"1","source":"s","type":"file.renamed","data":{}}"#, "unsupported_event_type", "'file.renamed'"),
+            (#"{"specversion":"1.0","id":"1","source":"s","type":"file.deleted","data":{"key":"a"}}"#, "missing_field", "'data.fileId'"),
             (#"{"specversion":"0.3","id":"1","source":"s","type":"file.uploaded","data":{}}"#, "invalid_field", "specversion 0.3"),
             (#"{"specversion":"1.0","id":"1","source":"s","type":"file.uploaded","data":{"key":"a"}}"#, "missing_field", "'data.fileId'"),
             (#"{"specversion":"1.0","id":"1","source":"s","type":"file.uploaded","data":{"fileId":7,"key":"a"}}"#, "invalid_field", "'data.fileId' must be a string"),

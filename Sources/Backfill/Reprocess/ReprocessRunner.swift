@@ -161,7 +161,7 @@ public struct ReprocessRunner: Sendable {
     /// Works through the plan's files to process, `parallelism` at a time, recording each
     /// finished one in the checkpoint. Cancellation (Ctrl-C) stops at once; what finished is
     /// in the checkpoint and the summary says the run was interrupted.
-    public func run(_ plan: ReprocessPlan, checkpoint: ReprocessCheckpoint?, progress: @Sendable (ReprocessProgress) -> Void = { _ in }) async -> ReprocessSummary {
+    public func run(_ plan: ReprocessPlan, checkpoint: ReprocessCheckpoint?, progress: @Sendable (RunProgress) -> Void = { _ in }) async -> ReprocessSummary {
         let started = ContinuousClock.now
         var summary = ReprocessSummary(selected: plan.items.count + plan.missing.count)
         for item in plan.items {
@@ -169,7 +169,7 @@ public struct ReprocessRunner: Sendable {
         }
         for _ in plan.missing { summary.count(outcome: "failed", codes: [StageFailure.Code.sourceNotFound.rawValue]) }
         let work = plan.items.filter(\.decision.isProcess).map(\.candidate)
-        var state = ReprocessProgress(total: work.count, started: started)
+        var state = RunProgress(total: work.count, started: started)
         progress(state)
 
         await withTaskGroup(of: FileOutcome?.self) { group in
@@ -305,25 +305,4 @@ public struct ReprocessPlan: Sendable {
     public init() {}
 
     public var toProcess: Int { items.count { $0.decision.isProcess } }
-}
-
-/// Where a run is, for the progress bar and periodic log lines.
-public struct ReprocessProgress: Sendable {
-    public var total: Int
-    public var done = 0
-    public var failed = 0
-    public var started: ContinuousClock.Instant
-    public var last: String?
-
-    /// Files per second so far.
-    public var rate: Double {
-        let seconds = (ContinuousClock.now - started).milliseconds / 1000
-        return seconds > 0 ? Double(done) / seconds : 0
-    }
-
-    /// Seconds left at the current rate; nil before the first file.
-    public var eta: Double? {
-        guard done > 0, rate > 0 else { return nil }
-        return Double(total - done) / rate
-    }
 }

@@ -30,6 +30,12 @@ public struct DaemonMetrics: Sendable {
         Counter(label: "mediad_answered_from_manifest_total", factory: factory).increment()
     }
 
+    /// A deletion answered: by status, and the bytes of the outputs it removed.
+    public func deletion(_ status: String, bytesReclaimed: Int64) {
+        Counter(label: "mediad_deletions_total", dimensions: [("status", status)], factory: factory).increment()
+        Counter(label: "mediad_bytes_reclaimed_total", factory: factory).increment(by: Int(bytesReclaimed))
+    }
+
     /// Stage durations become Prometheus histograms.
     public func stage(_ name: String, milliseconds: Double) {
         Timer(label: "mediad_stage_duration_seconds", dimensions: [("stage", name)], factory: factory)

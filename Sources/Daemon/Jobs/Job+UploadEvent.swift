@@ -8,6 +8,6 @@ extension Job {
         self.init(
             fileId: event.fileId, bucket: bucket, key: event.key, size: event.size, etag: event.etag, sha256: event.sha256,
             contentType: event.contentType, ownerId: event.ownerId, albumId: event.albumId, pipeline: event.pipeline,
-            force: event.force, videoWeight: videoWeight)
+            sequencer: event.sequencer, force: event.force, videoWeight: videoWeight)
     }
 }

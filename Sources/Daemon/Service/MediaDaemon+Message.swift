@@ -6,8 +6,8 @@ import MediaProcessing
 import PipelineEngine
 
 extension MediaDaemon {
-    /// Records an outcome for one message: `media.processed` for each upload it holds, or
-    /// the message itself on the dead-letter topic. Returns false only when no outcome could
+    /// Records an outcome for one message: `media.processed` for each upload it holds,
+    /// `media.deleted` for each deletion, or the message itself on the dead-letter topic. Returns false only when no outcome could
     /// be recorded (shutdown cut it short): the offset then stays uncommitted and the
     /// message is delivered again.
     func handle(_ message: KafkaMessage) async -> Bool {
@@ -53,6 +53,14 @@ extension MediaDaemon {
                 "status": "\(outcome.data.status.rawValue)", "reused": "\(outcome.reused)",
                 "errors": "\(outcome.data.errors.map(\.code))", "ms": "\(Int(outcome.data.timings["total"] ?? 0))",
             ])
+        }
+        for deletion in result.deletions {
+            guard let bucket = configuration.derivativesBucket ?? deletion.bucket ?? configuration.defaultBucket else {
+                return await deadLetter(message, code: IntakeError.Code.missingField.rawValue, reason: "the deletion names no bucket and no defaultBucket is configured", logger: logger)
+            }
+            var deletionLogger = logger
+            deletionLogger[metadataKey: "fileId"] = "\(deletion.fileId)"
+            guard await handle(deletion, bucket: bucket, logger: deletionLogger) else { return false }
         }
         return true
     }
@@ -100,7 +108,7 @@ extension MediaDaemon {
         return await deliver(topic: configuration.dlqTopic, key: letter.key, value: letter.value, headers: letter.headers, logger: logger)
     }
 
-    private func deliver(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)], logger: Logger) async -> Bool {
+    func deliver(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)], logger: Logger) async -> Bool {
         var delay = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {

@@ -61,8 +61,8 @@ public struct EventIntake: Sendable {
         if type.hasPrefix("com.amazonaws.s3.") {
             return try S3Notification.decodeCloudEvent(type: type, subject: subject, data: object["data"], intake: self)
         }
-        guard type == uploadType || type == UploadEvent.reprocessType else {
-            throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)'")
+        guard type == uploadType || type == UploadEvent.reprocessType || type == DeleteEvent.deletedType else {
+            throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)' or '\(DeleteEvent.deletedType)'")
         }
         let data: [String: Any]
         if let inline = object["data"] as? [String: Any] {
@@ -74,6 +74,9 @@ public struct EventIntake: Sendable {
         } else {
             throw IntakeError(object["data"] == nil ? .missingField : .invalidField, "field 'data' must be a JSON object")
         }
+        if type == DeleteEvent.deletedType {
+            return try deletion(data, path: "data.", encoding: .cloudEventStructured, eventId: id)
+        }
         return try result(UploadData.decode(data, path: "data."), encoding: .cloudEventStructured, eventId: id)
     }
 
@@ -83,11 +86,14 @@ public struct EventIntake: Sendable {
         if type.hasPrefix("com.amazonaws.s3.") {
             return try S3Notification.decodeCloudEvent(type: type, subject: headers["ce_subject"], data: Self.parseJSON(value), intake: self)
         }
-        guard type == uploadType || type == UploadEvent.reprocessType else {
-            throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)'")
+        guard type == uploadType || type == UploadEvent.reprocessType || type == DeleteEvent.deletedType else {
+            throw IntakeError(.unsupportedEventType, "CloudEvent type '\(type)' is not '\(uploadType)' or '\(DeleteEvent.deletedType)'")
         }
         guard let data = try Self.parseJSON(value) as? [String: Any] else {
             throw IntakeError(.invalidField, "the body of a binary-mode CloudEvent must be the data object")
+        }
+        if type == DeleteEvent.deletedType {
+            return try deletion(data, path: "", encoding: .cloudEventBinary, eventId: headers["ce_id"])
         }
         return try result(UploadData.decode(data, path: ""), encoding: .cloudEventBinary, eventId: headers["ce_id"])
     }
@@ -100,9 +106,30 @@ public struct EventIntake: Sendable {
         return try admit([event])
     }
 
-    /// Applies the bucket allow-list and drops mediad's own outputs.
-    func admit(_ events: [UploadEvent]) throws(IntakeError) -> IntakeResult {
+    /// The `data` of `file.deleted`: `fileId`, and the original's `bucket` and `key` (optional,
+    /// as a file service may only know its id), `etag` of the deleted version (optional).
+    private func deletion(_ object: [String: Any], path: String, encoding: UploadEvent.Encoding, eventId: String?) throws(IntakeError) -> IntakeResult {
+        let fields = JSONFields(object, path: path)
+        let event = DeleteEvent(
+            fileId: try fields.requiredString("fileId"), bucket: try fields.optionalString("bucket"), key: try fields.optionalString("key"),
+            etag: try fields.optionalString("etag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), encoding: encoding, eventId: eventId)
+        return try admit([], deletions: [event])
+    }
+
+    /// Applies the bucket allow-list and drops mediad's own outputs (removing its own
+    /// derivatives makes the store announce those removals too).
+    func admit(_ events: [UploadEvent], deletions: [DeleteEvent] = []) throws(IntakeError) -> IntakeResult {
         var result = IntakeResult()
+        for deletion in deletions {
+            if let key = deletion.key, let prefix = ignoredKeyPrefixes.first(where: { key.hasPrefix($0) }) {
+                result.ignored.append("\(deletion.bucket ?? "")/\(key): under '\(prefix)', mediad's own output")
+                continue
+            }
+            if !allowedBuckets.isEmpty, let bucket = deletion.bucket, !allowedBuckets.contains(bucket) {
+                throw IntakeError(.bucketNotAllowed, "bucket '\(bucket)' is not in the allowed buckets (\(allowedBuckets.sorted().joined(separator: ", ")))")
+            }
+            result.deletions.append(deletion)
+        }
         for event in events {
             if let prefix = ignoredKeyPrefixes.first(where: { event.key.hasPrefix($0) }) {
                 result.ignored.append("\(event.bucket ?? "")/\(event.key): under '\(prefix)', mediad's own output")

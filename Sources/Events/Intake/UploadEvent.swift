@@ -29,11 +29,13 @@ public struct UploadEvent: Sendable, Equatable {
     public var encoding: Encoding
     /// The CloudEvent id or S3 sequencer, for logs and de-duplication.
     public var eventId: String?
+    /// The S3 `sequencer` of the upload: orders it against a removal of the same key.
+    public var sequencer: String?
 
     public init(
         fileId: String, bucket: String?, key: String, size: Int64? = nil, contentType: String? = nil, etag: String? = nil,
         sha256: String? = nil, ownerId: String? = nil, albumId: String? = nil, pipeline: String? = nil,
-        force: Bool = false, encoding: Encoding, eventId: String? = nil
+        force: Bool = false, encoding: Encoding, eventId: String? = nil, sequencer: String? = nil
     ) {
         self.fileId = fileId
         self.bucket = bucket
@@ -48,6 +50,7 @@ public struct UploadEvent: Sendable, Equatable {
         self.force = force
         self.encoding = encoding
         self.eventId = eventId
+        self.sequencer = sequencer
     }
 }
 
@@ -83,14 +86,17 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(code): \(message)" }
 }
 
-/// What one Kafka message holds: upload events, and records deliberately skipped (with why).
+/// What one Kafka message holds: upload events, deletions, and records deliberately skipped
+/// (with why).
 public struct IntakeResult: Sendable, Equatable {
     public var events: [UploadEvent]
+    public var deletions: [DeleteEvent]
     /// Records that are fine but not for mediad: its own derivatives, S3 test events.
     public var ignored: [String]
 
-    public init(events: [UploadEvent] = [], ignored: [String] = []) {
+    public init(events: [UploadEvent] = [], deletions: [DeleteEvent] = [], ignored: [String] = []) {
         self.events = events
+        self.deletions = deletions
         self.ignored = ignored
     }
 }

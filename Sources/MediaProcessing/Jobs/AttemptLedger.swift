@@ -48,15 +48,12 @@ public struct AttemptLedger: Sendable {
         self.instance = instance
     }
 
-    /// Reads the marker: whether the file may run. Writes nothing (a job waiting in the
-    /// queue is not a start).
-    public func admit(fileId: String, etag: String?, sink: ObjectStoreSink) async -> Admission {
-        let key = sink.layout.attemptMarkerKey(fileId: fileId)
-        guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 64 << 10),
-              let previous = try? ManifestCoding.decoder().decode(Marker.self, from: Data(bytes))
-        else { return .run(previous: nil) }
-        if previous.etag == etag, previous.attempts >= maxCrashes { return .poisoned(previous) }
-        return .run(previous: previous)
+    /// Whether the file may run, given the marker found beside its manifest (read with the
+    /// file's other records). Writes nothing: a job waiting in the queue is not a start.
+    public func admit(_ marker: Marker?, etag: String?) -> Admission {
+        guard let marker else { return .run(previous: nil) }
+        if marker.etag == etag, marker.attempts >= maxCrashes { return .poisoned(marker) }
+        return .run(previous: marker)
     }
 
     /// Records one more start, as the job's decoding begins. A marker that cannot be

@@ -21,6 +21,9 @@ public struct Job: Sendable, Hashable {
     public var albumId: String?
     /// A pipeline to use instead of the one the sniffed type selects.
     public var pipeline: String?
+    /// The upload's S3 `sequencer`, when a bucket notification announced it: orders it
+    /// against a removal of the same key.
+    public var sequencer: String?
     /// Recompute even when a current manifest exists.
     public var force: Bool
     public var attempt: Int
@@ -31,7 +34,7 @@ public struct Job: Sendable, Hashable {
     public init(
         fileId: String, bucket: String, key: String, size: Int64? = nil, etag: String? = nil, sha256: String? = nil,
         contentType: String? = nil, ownerId: String? = nil, albumId: String? = nil, pipeline: String? = nil,
-        force: Bool = false, attempt: Int = 1, videoWeight: Int = 1
+        sequencer: String? = nil, force: Bool = false, attempt: Int = 1, videoWeight: Int = 1
     ) {
         self.fileId = fileId
         self.bucket = bucket
@@ -43,6 +46,7 @@ public struct Job: Sendable, Hashable {
         self.ownerId = ownerId
         self.albumId = albumId
         self.pipeline = pipeline
+        self.sequencer = sequencer
         self.force = force
         self.attempt = attempt
         self.weight = 1

@@ -82,7 +82,13 @@ public struct JobRunner: Sendable {
         } catch {
             return try Self.outcome(of: error, job)
         }
-        if !job.force, let reused = await existingResult(for: job, head: head, sink: sink) {
+        let records = await FileRecords.read(fileId: job.fileId, sink: sink)
+        let version = Tombstone.Version(etag: head.etag, sequencer: job.sequencer, lastModified: head.lastModified)
+        if let tombstone = records.tombstone, !tombstone.isSuperseded(by: version) {
+            logger.info("deleted: not processed", metadata: ["deletedAt": "\(ManifestCoding.timestamp(tombstone.deletedAt))"])
+            return .failed(job, Self.deleted(tombstone))
+        }
+        if !job.force, let reused = current(records.manifest, job: job, head: head) {
             logger.info("answered from the manifest", metadata: ["pipeline": "\(reused.pipeline.name) v\(reused.pipeline.version)"])
             return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
         }
@@ -91,7 +97,7 @@ public struct JobRunner: Sendable {
         let ticket = TicketBox()
         var onStart: (@Sendable () async -> Void)?
         if let ledger {
-            switch await ledger.admit(fileId: job.fileId, etag: head.etag, sink: sink) {
+            switch ledger.admit(records.marker, etag: head.etag) {
             case .poisoned(let marker):
                 logger.error("poison file: not run again", metadata: ["attempts": "\(marker.attempts)", "lastInstance": "\(marker.instance)"])
                 let issue = StageFailure(
@@ -111,7 +117,7 @@ public struct JobRunner: Sendable {
         do {
             var outcome = try await process(job, source: source, sink: sink, onStart: onStart, logger: logger)
             outcome.ticket = await ticket.value
-            return outcome
+            return try await settle(outcome, job: job, version: version, previous: records.manifest, sink: sink, logger: logger)
         } catch {
             if let started = await ticket.value { await ledger?.abandon(started) }
             throw error
@@ -164,10 +170,8 @@ public struct JobRunner: Sendable {
 
     /// The stored manifest, if it describes this very source (same ETag, and sha256 when the
     /// job gives one) made by the current version of its pipeline, and did not fail transiently.
-    func existingResult(for job: Job, head: ObjectInfo, sink: ObjectStoreSink) async -> ProcessedData? {
-        let key = sink.layout.manifestKey(fileId: job.fileId)
-        guard let (_, bytes) = try? await store.getBytes(bucket: sink.bucket, key: key, maxSize: 8 << 20),
-              var manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes)),
+    func current(_ manifest: ProcessedData?, job: Job, head: ObjectInfo) -> ProcessedData? {
+        guard var manifest,
               ManifestFreshness.judge(
                 .init(manifest), etag: head.etag, sha256: job.sha256, requestedPipeline: job.pipeline, pipelines: processor.pipelines) == .current
         else { return nil }
@@ -175,6 +179,46 @@ public struct JobRunner: Sendable {
         manifest.ownerId = job.ownerId ?? manifest.ownerId
         manifest.albumId = job.albumId ?? manifest.albumId
         return manifest
+    }
+
+    /// After the new outputs and manifest are stored: a deletion that came meanwhile (on
+    /// another replica) wins, so this job removes what it wrote; a tombstone of an older
+    /// version is cleared; derivatives of the previous result that this one no longer has
+    /// are removed (unless the new result may still change on a retry).
+    private func settle(
+        _ outcome: Outcome, job: Job, version: Tombstone.Version, previous: ProcessedData?, sink: ObjectStoreSink, logger: Logger
+    ) async throws -> Outcome {
+        let outputs = FileOutputs(store: store, bucket: sink.bucket, layout: sink.layout, retry: retryPolicy)
+        let tombstoneKey = sink.layout.tombstoneKey(fileId: job.fileId)
+        if let tombstone = await RecordReader(store: store, bucket: sink.bucket).decode(Tombstone.self, key: tombstoneKey) {
+            if !tombstone.isSuperseded(by: version) {
+                logger.notice("deleted while processing: removing this job's outputs")
+                let written = (try? await outputs.list(fileId: job.fileId, manifest: outcome.data)) ?? []
+                _ = try? await outputs.remove(written.map(\.key))
+                var deleted = Outcome.failed(job, Self.deleted(tombstone))
+                deleted.ticket = outcome.ticket
+                return deleted
+            }
+            try? await store.delete(bucket: sink.bucket, key: tombstoneKey)
+        }
+        if let previous, !outcome.data.errors.contains(where: \.retryable) {
+            let kept = Set(outcome.data.derivatives.compactMap(\.key))
+            let stale = previous.derivatives.compactMap(\.key).filter { !kept.contains($0) }
+            if !stale.isEmpty {
+                do {
+                    let result = try await outputs.remove(stale)
+                    logger.info("removed outputs the new result no longer has", metadata: ["keys": "\(result.deleted)"])
+                } catch {
+                    logger.warning("cannot remove outdated outputs", metadata: ["keys": "\(stale)", "error": "\(error)"])
+                }
+            }
+        }
+        return outcome
+    }
+
+    static func deleted(_ tombstone: Tombstone) -> ProcessingIssue {
+        StageFailure(.fileDeleted, "the file was deleted at \(ManifestCoding.timestamp(tombstone.deletedAt)); this version is not processed again")
+            .issue(stage: "job")
     }
 
     /// The job's retry policy: `retryAttempts` from `retryBaseDelay`, doubling, with jitter,

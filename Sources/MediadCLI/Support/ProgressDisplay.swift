@@ -7,20 +7,22 @@ import Synchronization
 final class ProgressDisplay: Sendable {
     private struct State {
         var lastDraw: ContinuousClock.Instant?
-        var latest: ReprocessProgress?
+        var latest: RunProgress?
         var drewBar = false
     }
 
+    private let command: String
     private let verb: String
     private let isTerminal: Bool
     private let state = Mutex(State())
 
-    init(verb: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    init(command: String = "reprocess", verb: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+        self.command = command
         self.verb = verb
         self.isTerminal = isTerminal
     }
 
-    func update(_ progress: ReprocessProgress) {
+    func update(_ progress: RunProgress) {
         let line: String? = state.withLock { state in
             state.latest = progress
             let now = ContinuousClock.now
@@ -29,7 +31,7 @@ final class ProgressDisplay: Sendable {
             guard due || progress.done == progress.total else { return nil }
             state.lastDraw = now
             state.drewBar = isTerminal
-            return isTerminal ? "\r" + Self.bar(progress, verb: verb) + "\u{1B}[K" : Self.logLine(progress, verb: verb) + "\n"
+            return isTerminal ? "\r" + Self.bar(progress, verb: verb) + "\u{1B}[K" : Self.logLine(progress, command: command, verb: verb) + "\n"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
@@ -39,18 +41,22 @@ final class ProgressDisplay: Sendable {
         if state.withLock({ $0.drewBar }) { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    static func bar(_ progress: ReprocessProgress, verb: String) -> String {
+    static func bar(_ progress: RunProgress, verb: String) -> String {
+        let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""
+        let rate = String(format: "%.1f", progress.rate)
+        guard let total = progress.total else { return "\(progress.done) \(verb)\(failed)  \(rate)/s" }
         let width = 30
-        let fraction = progress.total > 0 ? Double(progress.done) / Double(progress.total) : 1
+        let fraction = total > 0 ? Double(progress.done) / Double(total) : 1
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""
-        return "\(bar) \(progress.done)/\(progress.total) \(verb)\(failed)  \(String(format: "%.1f", progress.rate))/s  ETA \(eta(progress.eta))"
+        return "\(bar) \(progress.done)/\(total) \(verb)\(failed)  \(rate)/s  ETA \(eta(progress.eta))"
     }
 
-    static func logLine(_ progress: ReprocessProgress, verb: String) -> String {
-        let percent = progress.total > 0 ? 100 * progress.done / progress.total : 100
-        return "reprocess: \(progress.done)/\(progress.total) \(verb) (\(percent)%), \(progress.failed) failed, \(String(format: "%.1f", progress.rate)) files/s, ETA \(eta(progress.eta))"
+    static func logLine(_ progress: RunProgress, command: String = "reprocess", verb: String) -> String {
+        let rate = String(format: "%.1f", progress.rate)
+        guard let total = progress.total else { return "\(command): \(progress.done) \(verb), \(progress.failed) failed, \(rate)/s" }
+        let percent = total > 0 ? 100 * progress.done / total : 100
+        return "\(command): \(progress.done)/\(total) \(verb) (\(percent)%), \(progress.failed) failed, \(rate) files/s, ETA \(eta(progress.eta))"
     }
 
     static func eta(_ seconds: Double?) -> String {

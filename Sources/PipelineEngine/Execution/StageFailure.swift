@@ -46,6 +46,8 @@ public struct StageFailure: Error, Sendable, Equatable, CustomStringConvertible 
         public static let poisonFile = Code(rawValue: "poison_file")
         /// A worker process answered with something that is not the protocol.
         public static let workerProtocol = Code(rawValue: "worker_protocol_error")
+        /// The file was deleted (a tombstone covers this version): nothing is made for it.
+        public static let fileDeleted = Code(rawValue: "file_deleted")
         /// The whole job (download, process, store) ran past `jobTimeout`.
         public static let jobTimeout = Code(rawValue: "job_timeout")
         /// An output or the manifest could not be stored, after its retries.
