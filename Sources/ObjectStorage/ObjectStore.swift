@@ -40,6 +40,16 @@ public protocol ObjectStore: Sendable {
 
     /// Deletes an object; deleting a missing key succeeds, as on S3.
     func delete(bucket: String, key: String) async throws(ObjectStorageError)
+
+    /// Deletes any number of objects (on S3 with DeleteObjects, 1,000 keys a request),
+    /// reporting each key: deleting a missing key succeeds, as on S3. Transient
+    /// failures, of a request or of single keys, are retried like any request.
+    /// - Returns: the keys deleted and those that were not, each with its error; once
+    ///   any key is deleted, a request that fails for good makes its keys, and those
+    ///   not yet sent, failures rather than an error.
+    /// - Throws: when nothing was deleted: `.noSuchBucket`, `.accessDenied`, or the
+    ///   first request's failure.
+    func delete(bucket: String, keys: [String]) async throws(ObjectStorageError) -> BatchDeleteResult
 }
 
 extension ObjectStore {
