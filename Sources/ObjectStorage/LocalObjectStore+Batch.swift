@@ -24,4 +24,29 @@ extension LocalObjectStore {
             return result
         }
     }
+
+    /// Copies the data file in chunks (no reflink: a plain copy works on every file
+    /// system) into a temporary file and renames it into place with a new sidecar,
+    /// exactly as a put does; the ETag is the MD5 of what was copied.
+    public func copy(
+        from source: ObjectAddress, to bucket: String, key: String, options: PutOptions?, expecting: ObjectExpectation?
+    ) async throws(ObjectStorageError) -> ObjectInfo {
+        try Self.validate(bucket: source.bucket, key: source.key)
+        try Self.validate(bucket: bucket, key: key)
+        try options?.validate()
+        let store = self
+        return try await BlockingIO.run("copy \(source) to \(bucket)/\(key)") {
+            let info = try store.headSync(bucket: source.bucket, key: source.key)
+            try expecting?.check(info, sizeMismatch: .preconditionFailed)
+            let stored = options ?? PutOptions(
+                contentType: info.contentType, cacheControl: info.cacheControl, metadata: info.metadata)
+            return try store.store(bucket: bucket, key: key, options: stored) { temporary in
+                let copied = try Self.copy(from: store.objectPath(source.bucket, source.key), to: temporary, sync: true)
+                guard copied.size == info.size, copied.md5 == info.etag else {
+                    throw ObjectStorageError(.integrity, "\(source) changed while being copied", isRetryable: true)
+                }
+                return copied
+            }
+        }
+    }
 }

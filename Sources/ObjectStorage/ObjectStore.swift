@@ -50,12 +50,30 @@ public protocol ObjectStore: Sendable {
     /// - Throws: when nothing was deleted: `.noSuchBucket`, `.accessDenied`, or the
     ///   first request's failure.
     func delete(bucket: String, keys: [String]) async throws(ObjectStorageError) -> BatchDeleteResult
+
+    /// Copies an object inside the store (on S3 without the bytes leaving the server).
+    /// With `options`, the copy gets those headers and metadata; without, the source's.
+    /// - Parameter expecting: the source's ETag (and size) the caller checked, so that
+    ///   exactly that version is copied.
+    /// - Returns: the new object.
+    /// - Throws: `.notFound` for a missing source, `.preconditionFailed` when it is not
+    ///   the object `expecting` describes.
+    func copy(
+        from source: ObjectAddress, to bucket: String, key: String, options: PutOptions?, expecting: ObjectExpectation?
+    ) async throws(ObjectStorageError) -> ObjectInfo
 }
 
 extension ObjectStore {
     /// Downloads an object into `file` with no expectation beyond its own size and ETag.
     public func get(bucket: String, key: String, to file: URL) async throws(ObjectStorageError) -> ObjectInfo {
         try await get(bucket: bucket, key: key, to: file, expecting: nil)
+    }
+
+    /// Copies an object, keeping its headers and metadata unless `options` replace them.
+    public func copy(from source: ObjectAddress, to bucket: String, key: String, options: PutOptions? = nil)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        try await copy(from: source, to: bucket, key: key, options: options, expecting: nil)
     }
 
     /// Uploads a file with default options.

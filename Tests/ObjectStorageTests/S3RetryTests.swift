@@ -101,6 +101,21 @@ struct S3RetryTests {
         }
     }
 
+    @Test("a copy is retried", arguments: servers)
+    func copyRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
+            let put = try await store.put(bucket: bucket, key: "copy-source", bytes: TestFiles.bytes(count: 1_000))
+            try await proxy.inject([
+                .status(503, "SlowDown", method: "PUT", match: [bucket, "/copy-target"]),
+                .reset(method: "PUT", match: [bucket, "/copy-target"]),
+            ])
+            let copy = try await store.copy(from: ObjectAddress(bucket: bucket, key: "copy-source"), to: bucket, key: "copy-target")
+            #expect(copy.etag == put.etag)
+            #expect(try await proxy.stats().count("PUT", matching: bucket, "/copy-target") == 3)
+            #expect(try await store.head(bucket: bucket, key: "copy-target").etag == put.etag)
+        }
+    }
+
     @Test("other 4xx answers are never retried", arguments: servers, [
         (403, "AccessDenied", ObjectStorageError.Code.accessDenied),
         (400, "InvalidArgument", .invalidArgument),
