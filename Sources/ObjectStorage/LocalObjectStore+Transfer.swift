@@ -14,13 +14,7 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("get \(bucket)/\(key)") {
             let info = try store.headSync(bucket: bucket, key: key)
-            if let size = expecting?.size, size != info.size {
-                throw ObjectStorageError(.integrity, "\(bucket)/\(key) is \(info.size) bytes, expected \(size)")
-            }
-            if let expected = ObjectInfo.normalizedETag(expecting?.etag), expected != info.etag {
-                throw ObjectStorageError(
-                    .preconditionFailed, "\(bucket)/\(key) has ETag \(info.etag ?? "-"), expected \(expected)")
-            }
+            try expecting?.check(info, sizeMismatch: .integrity)
             let temporary = file.deletingLastPathComponent()
                 .appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString).part").path
             do {
@@ -69,7 +63,7 @@ extension LocalObjectStore {
 
     /// Writes the bytes to a temporary file, then the sidecar, then renames the
     /// data into place: readers see the old object or the new one, never a mix.
-    private func store(
+    func store(
         bucket: String, key: String, options: PutOptions, write: (String) throws -> (size: Int64, md5: String)
     ) throws -> ObjectInfo {
         try requireBucket(bucket)

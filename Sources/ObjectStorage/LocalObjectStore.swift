@@ -52,22 +52,27 @@ public struct LocalObjectStore: ObjectStore {
         let store = self
         try await BlockingIO.run("delete \(bucket)/\(key)") {
             try store.requireBucket(bucket)
-            let manager = FileManager.default
-            let path = store.objectPath(bucket, key)
-            if store.isRegularFile(path) { try manager.removeItem(atPath: path) }
-            try? manager.removeItem(atPath: store.metadataPath(bucket, key))
-            // Prune directories the key left empty, as S3 has no directories.
-            var directory = (path as NSString).deletingLastPathComponent
-            while directory.count > store.bucketPath(bucket).count,
-                (try? manager.contentsOfDirectory(atPath: directory).isEmpty) == true
-            {
-                try? manager.removeItem(atPath: directory)
-                directory = (directory as NSString).deletingLastPathComponent
-            }
+            try store.deleteSync(bucket: bucket, key: key)
         }
     }
 
     // MARK: - Synchronous helpers (run on the blocking pool)
+
+    /// Removes the data file and its sidecar, then the directories the key left empty.
+    func deleteSync(bucket: String, key: String) throws {
+        let manager = FileManager.default
+        let path = objectPath(bucket, key)
+        if isRegularFile(path) { try manager.removeItem(atPath: path) }
+        try? manager.removeItem(atPath: metadataPath(bucket, key))
+        // Prune directories the key left empty, as S3 has no directories.
+        var directory = (path as NSString).deletingLastPathComponent
+        while directory.count > bucketPath(bucket).count,
+            (try? manager.contentsOfDirectory(atPath: directory).isEmpty) == true
+        {
+            try? manager.removeItem(atPath: directory)
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+    }
 
     func headSync(bucket: String, key: String) throws -> ObjectInfo {
         try requireBucket(bucket)

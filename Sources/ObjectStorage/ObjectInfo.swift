@@ -88,3 +88,17 @@ extension ObjectInfo {
         etag.utf8.count == 32 && etag.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }
+
+extension ObjectExpectation {
+    /// Throws when `info` is not the object expected: `.preconditionFailed` for
+    /// another ETag, `sizeMismatch` (a download: `.integrity`) for another size.
+    func check(_ info: ObjectInfo, sizeMismatch: ObjectStorageError.Code) throws(ObjectStorageError) {
+        let name = "\(info.bucket)/\(info.key)"
+        if let size, size != info.size {
+            throw ObjectStorageError(sizeMismatch, "\(name) is \(info.size) bytes, expected \(size)")
+        }
+        if let expected = ObjectInfo.normalizedETag(etag), expected != info.etag {
+            throw ObjectStorageError(.preconditionFailed, "\(name) has ETag \(info.etag ?? "-"), expected \(expected)")
+        }
+    }
+}

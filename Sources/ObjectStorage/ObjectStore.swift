@@ -40,12 +40,40 @@ public protocol ObjectStore: Sendable {
 
     /// Deletes an object; deleting a missing key succeeds, as on S3.
     func delete(bucket: String, key: String) async throws(ObjectStorageError)
+
+    /// Deletes any number of objects (on S3 with DeleteObjects, 1,000 keys a request),
+    /// reporting each key: deleting a missing key succeeds, as on S3. Transient
+    /// failures, of a request or of single keys, are retried like any request.
+    /// - Returns: the keys deleted and those that were not, each with its error; once
+    ///   any key is deleted, a request that fails for good makes its keys, and those
+    ///   not yet sent, failures rather than an error.
+    /// - Throws: when nothing was deleted: `.noSuchBucket`, `.accessDenied`, or the
+    ///   first request's failure.
+    func delete(bucket: String, keys: [String]) async throws(ObjectStorageError) -> BatchDeleteResult
+
+    /// Copies an object inside the store (on S3 without the bytes leaving the server).
+    /// With `options`, the copy gets those headers and metadata; without, the source's.
+    /// - Parameter expecting: the source's ETag (and size) the caller checked, so that
+    ///   exactly that version is copied.
+    /// - Returns: the new object.
+    /// - Throws: `.notFound` for a missing source, `.preconditionFailed` when it is not
+    ///   the object `expecting` describes.
+    func copy(
+        from source: ObjectAddress, to bucket: String, key: String, options: PutOptions?, expecting: ObjectExpectation?
+    ) async throws(ObjectStorageError) -> ObjectInfo
 }
 
 extension ObjectStore {
     /// Downloads an object into `file` with no expectation beyond its own size and ETag.
     public func get(bucket: String, key: String, to file: URL) async throws(ObjectStorageError) -> ObjectInfo {
         try await get(bucket: bucket, key: key, to: file, expecting: nil)
+    }
+
+    /// Copies an object, keeping its headers and metadata unless `options` replace them.
+    public func copy(from source: ObjectAddress, to bucket: String, key: String, options: PutOptions? = nil)
+        async throws(ObjectStorageError) -> ObjectInfo
+    {
+        try await copy(from: source, to: bucket, key: key, options: options, expecting: nil)
     }
 
     /// Uploads a file with default options.

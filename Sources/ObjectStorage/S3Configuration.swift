@@ -29,6 +29,9 @@ public struct S3Configuration: Sendable {
     public var partSize: Int64
     /// Parts uploaded at once, per object.
     public var multipartConcurrency: Int
+    /// Objects larger than this are copied in parts (UploadPartCopy, `partSize`
+    /// each): CopyObject takes at most 5 GiB, the default.
+    public var copyMultipartThreshold: Int64
     /// How transient failures are retried.
     public var retry: RetryPolicy
     /// Time to establish a connection.
@@ -39,7 +42,7 @@ public struct S3Configuration: Sendable {
     public var maxConnectionsPerHost: Int
 
     /// Creates a configuration with production defaults: 64 MiB multipart threshold,
-    /// 16 MiB parts, 4 parallel parts, 5 attempts.
+    /// 16 MiB parts, 4 parallel parts, copies in parts above 5 GiB, 5 attempts.
     public init(
         region: String = "us-east-1",
         endpoint: URL? = nil,
@@ -48,6 +51,7 @@ public struct S3Configuration: Sendable {
         multipartThreshold: Int64 = 64 << 20,
         partSize: Int64 = 16 << 20,
         multipartConcurrency: Int = 4,
+        copyMultipartThreshold: Int64 = 5 << 30,
         retry: RetryPolicy = .default,
         connectTimeout: Duration = .seconds(10),
         readTimeout: Duration = .seconds(60),
@@ -60,6 +64,7 @@ public struct S3Configuration: Sendable {
         self.multipartThreshold = multipartThreshold
         self.partSize = partSize
         self.multipartConcurrency = multipartConcurrency
+        self.copyMultipartThreshold = copyMultipartThreshold
         self.retry = retry
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout

@@ -53,6 +53,25 @@ enum S3Encoding {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The `x-amz-copy-source` value: `bucket/key` percent-encoded like a path, as
+    /// S3 decodes it (and botocore sends it).
+    static func copySource(bucket: String, key: String) -> String {
+        uriEncode(bucket + "/" + key, keepSlash: true)
+    }
+
+    /// Bytes of lowercase or uppercase hex (an MD5 ETag); `nil` for anything else.
+    static func bytes(hex text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
     private static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
@@ -73,19 +92,35 @@ enum S3Encoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Escapes text for an XML element body.
+    /// Escapes text for an XML element body. Scalar by scalar, so that a CR (in a
+    /// key, say) is written `&#13;` and survives parsers' line-end normalisation
+    /// even when it is part of a CRLF grapheme.
     static func xmlEscape(_ text: String) -> String {
         var out = ""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            default: out.append(character)
+            case "\r": out += "&#13;"
+            case "\n": out += "&#10;"
+            case "\t": out += "&#9;"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+
+    /// Whether XML 1.0 can carry the text at all: other control characters and
+    /// U+FFFE/U+FFFF cannot appear in a document, not even as character references.
+    static func isXMLText(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            switch scalar.value {
+            case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return true
+            default: return false
+            }
+        }
     }
 }

@@ -7,7 +7,9 @@ extension S3ObjectStore {
     struct UploadedPart: Sendable {
         var number: Int
         var etag: String
-        var md5: [UInt8]
+        /// The part's MD5, for the ETag check; `nil` when unknown (a copied part
+        /// whose ETag is no plain MD5).
+        var md5: [UInt8]?
     }
 
     /// Uploads a file in parts, several at once; any failure (or cancellation)
@@ -15,20 +17,14 @@ extension S3ObjectStore {
     func putMultipart(bucket: String, key: String, file: String, size: Int64, options: PutOptions)
         async throws(ObjectStorageError) -> ObjectInfo
     {
-        let operation = "multipart upload \(bucket)/\(key)"
-        var create = S3Request(method: .POST, bucket: bucket, key: key, query: [.init("uploads", "")])
-        create.headers = objectHeaders(options)
-        let created = try await perform(operation, create)
-        guard let uploadID = try S3XMLElement.parse(created.body).value("UploadId"), !uploadID.isEmpty else {
-            throw ObjectStorageError(.unexpectedResponse, "\(operation): no UploadId", requestID: created.requestID)
-        }
-
-        let partSize = max(configuration.partSize, (size + 9_999) / 10_000, 1)
-        let partCount = Int((size + partSize - 1) / partSize)
+        let uploadID = try await createMultipartUpload(bucket: bucket, key: key, options: options)
         do {
-            let parts = try await uploadParts(
-                bucket: bucket, key: key, uploadID: uploadID, file: file, size: size, partSize: partSize,
-                partCount: partCount)
+            let parts = try await transferParts(of: "\(bucket)/\(key)", size: size) {
+                number, offset, length throws(ObjectStorageError) in
+                try await self.uploadPart(
+                    bucket: bucket, key: key, uploadID: uploadID, number: number, file: file, offset: offset,
+                    length: length)
+            }
             let etag = try await complete(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
             return ObjectInfo(
                 bucket: bucket, key: key, size: size, etag: etag, lastModified: Date(), contentType: options.contentType,
@@ -39,9 +35,29 @@ extension S3ObjectStore {
         }
     }
 
-    private func uploadParts(
-        bucket: String, key: String, uploadID: String, file: String, size: Int64, partSize: Int64, partCount: Int
+    /// Starts a multipart upload of an object with these headers.
+    func createMultipartUpload(bucket: String, key: String, options: PutOptions) async throws(ObjectStorageError)
+        -> String
+    {
+        let operation = "CreateMultipartUpload \(bucket)/\(key)"
+        var create = S3Request(method: .POST, bucket: bucket, key: key, query: [.init("uploads", "")])
+        create.headers = objectHeaders(options)
+        let created = try await perform(operation, create)
+        guard let uploadID = try S3XMLElement.parse(created.body).value("UploadId"), !uploadID.isEmpty else {
+            throw ObjectStorageError(.unexpectedResponse, "\(operation): no UploadId", requestID: created.requestID)
+        }
+        return uploadID
+    }
+
+    /// Runs `transfer` for every part of an object of `size` bytes, several at once:
+    /// `configuration.partSize`, raised so that no object needs more than 10,000.
+    func transferParts(
+        of object: String, size: Int64,
+        _ transfer: @escaping @Sendable (_ number: Int, _ offset: Int64, _ length: Int64) async throws(ObjectStorageError)
+            -> UploadedPart
     ) async throws(ObjectStorageError) -> [UploadedPart] {
+        let partSize = max(configuration.partSize, (size + 9_999) / 10_000, 1)
+        let partCount = Int((size + partSize - 1) / partSize)
         let concurrency = max(1, configuration.multipartConcurrency)
         do {
             return try await withThrowingTaskGroup(of: UploadedPart.self) { group in
@@ -49,11 +65,7 @@ extension S3ObjectStore {
                 func addPart(_ number: Int) {
                     let offset = Int64(number - 1) * partSize
                     let length = min(partSize, size - offset)
-                    group.addTask {
-                        try await self.uploadPart(
-                            bucket: bucket, key: key, uploadID: uploadID, number: number, file: file, offset: offset,
-                            length: length)
-                    }
+                    group.addTask { try await transfer(number, offset, length) }
                 }
                 while next <= min(concurrency, partCount) {
                     addPart(next)
@@ -70,7 +82,7 @@ extension S3ObjectStore {
                 return parts.sorted { $0.number < $1.number }
             }
         } catch {
-            throw .wrap(error, "upload parts of \(bucket)/\(key)")
+            throw .wrap(error, "parts of \(object)")
         }
     }
 
@@ -92,7 +104,7 @@ extension S3ObjectStore {
         return UploadedPart(number: number, etag: etag, md5: digest.md5)
     }
 
-    private func complete(bucket: String, key: String, uploadID: String, parts: [UploadedPart])
+    func complete(bucket: String, key: String, uploadID: String, parts: [UploadedPart])
         async throws(ObjectStorageError) -> String
     {
         let operation = "CompleteMultipartUpload \(bucket)/\(key)"
@@ -104,23 +116,22 @@ extension S3ObjectStore {
         var request = S3Request(method: .POST, bucket: bucket, key: key, query: [.init("uploadId", uploadID)])
         request.headers.add(name: "content-type", value: "application/xml")
         request.body = .bytes(Array(xml.utf8))
-        // S3 may answer 200 with an <Error> body after it started working: retry those too.
-        let response = try await withRetries(operation) { _ throws(ObjectStorageError) in
-            let response = try await performOnce(operation, request)
-            let root = try S3XMLElement.parse(response.body)
-            if root.name == "Error" {
-                throw S3ErrorMapping.error(status: 500, body: response.body, requestID: response.requestID, operation: operation)
+        let (response, root) = try await performXML(operation, request)
+        let etag = ObjectInfo.normalizedETag(root.value("ETag")) ?? ""
+        let md5s = parts.compactMap(\.md5)
+        guard md5s.count == parts.count else {
+            guard !etag.isEmpty else {
+                throw ObjectStorageError(.unexpectedResponse, "\(operation): no ETag", requestID: response.requestID)
             }
-            return (response, root)
+            return etag
         }
-        let etag = ObjectInfo.normalizedETag(response.1.value("ETag")) ?? ""
-        let expected = PayloadDigest.multipartETag(partMD5s: parts.map(\.md5))
-        try checkETag(etag, expected: expected, headers: response.0.headers, operation: operation)
+        let expected = PayloadDigest.multipartETag(partMD5s: md5s)
+        try checkETag(etag, expected: expected, headers: response.headers, operation: operation)
         return etag.isEmpty ? expected : etag
     }
 
     /// Best effort, in its own task so that it also runs when ours was cancelled.
-    private func abort(bucket: String, key: String, uploadID: String) async {
+    func abort(bucket: String, key: String, uploadID: String) async {
         let request = S3Request(method: .DELETE, bucket: bucket, key: key, query: [.init("uploadId", uploadID)])
         let task = Task {
             do {

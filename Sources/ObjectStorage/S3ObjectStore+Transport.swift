@@ -142,6 +142,30 @@ extension S3ObjectStore {
         }
     }
 
+    /// One attempt of a request whose XML answer may be an `<Error>` despite a 200:
+    /// CopyObject, UploadPartCopy and CompleteMultipartUpload answer before they are
+    /// done, so a failure can only come in the body. It is mapped (and retried) like
+    /// a 500 with that body.
+    func performXMLOnce(_ operation: String, _ request: S3Request) async throws(ObjectStorageError)
+        -> (response: S3Response, root: S3XMLElement)
+    {
+        let response = try await performOnce(operation, request)
+        let root = try S3XMLElement.parse(response.body)
+        if root.name == "Error" {
+            throw S3ErrorMapping.error(status: 500, body: response.body, requestID: response.requestID, operation: operation)
+        }
+        return (response, root)
+    }
+
+    /// `performXMLOnce` with retries.
+    func performXML(_ operation: String, _ request: S3Request) async throws(ObjectStorageError)
+        -> (response: S3Response, root: S3XMLElement)
+    {
+        try await withRetries(operation) { _ throws(ObjectStorageError) in
+            try await performXMLOnce(operation, request)
+        }
+    }
+
     /// One attempt of `perform`.
     func performOnce(_ operation: String, _ request: S3Request) async throws(ObjectStorageError) -> S3Response {
         let response = try await send(request, operation: operation)

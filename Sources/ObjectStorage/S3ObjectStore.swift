@@ -67,10 +67,6 @@ public final class S3ObjectStore: ObjectStore {
         return objectInfo(bucket: bucket, key: key, headers: head.headers, size: head.contentLength)
     }
 
-    public func delete(bucket: String, key: String) async throws(ObjectStorageError) {
-        try await perform("DeleteObject \(bucket)/\(key)", S3Request(method: .DELETE, bucket: bucket, key: key))
-    }
-
     /// A URL anyone can use until it expires to `GET` (or `PUT`) one object, signed
     /// with the store's credentials (SigV4 query authentication).
     public func presignedURL(

@@ -70,6 +70,52 @@ struct S3RetryTests {
         }
     }
 
+    @Test("batch deletes go 1,000 keys a request and retry a failed request", arguments: servers)
+    func batchDeleteRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
+            _ = try await store.put(bucket: bucket, key: "key-00007", bytes: [7])
+            try await proxy.inject([
+                .status(500, "InternalError", method: "POST", match: [bucket, "delete="]),
+                .reset(method: "POST", match: [bucket, "delete="]),
+            ])
+            // Missing keys delete as well as present ones: 2,001 keys, three requests.
+            let keys = (0..<2_001).map { String(format: "key-%05d", $0) }
+            let result = try await store.delete(bucket: bucket, keys: keys)
+            #expect(result.failed.isEmpty)
+            #expect(result.deleted == keys)
+            #expect(try await proxy.stats().count("POST", matching: bucket, "delete=") == 3 + 2)
+            let head = await #expect(throws: ObjectStorageError.self) { try await store.head(bucket: bucket, key: "key-00007") }
+            #expect(head?.code == .notFound)
+        }
+    }
+
+    @Test("a batch delete refused before anything was deleted throws", arguments: servers)
+    func batchDeleteRefused(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
+            try await proxy.inject([.status(403, "AccessDenied", method: "POST", match: [bucket, "delete="])])
+            let error = await #expect(throws: ObjectStorageError.self) {
+                try await store.delete(bucket: bucket, keys: ["a", "b"])
+            }
+            #expect(error?.code == .accessDenied)
+            #expect(try await proxy.stats().count("POST", matching: bucket, "delete=") == 1)
+        }
+    }
+
+    @Test("a copy is retried", arguments: servers)
+    func copyRetried(kind: StoreKind) async throws {
+        try await withProxiedStore(kind) { store, bucket, proxy in
+            let put = try await store.put(bucket: bucket, key: "copy-source", bytes: TestFiles.bytes(count: 1_000))
+            try await proxy.inject([
+                .status(503, "SlowDown", method: "PUT", match: [bucket, "/copy-target"]),
+                .reset(method: "PUT", match: [bucket, "/copy-target"]),
+            ])
+            let copy = try await store.copy(from: ObjectAddress(bucket: bucket, key: "copy-source"), to: bucket, key: "copy-target")
+            #expect(copy.etag == put.etag)
+            #expect(try await proxy.stats().count("PUT", matching: bucket, "/copy-target") == 3)
+            #expect(try await store.head(bucket: bucket, key: "copy-target").etag == put.etag)
+        }
+    }
+
     @Test("other 4xx answers are never retried", arguments: servers, [
         (403, "AccessDenied", ObjectStorageError.Code.accessDenied),
         (400, "InvalidArgument", .invalidArgument),

@@ -16,6 +16,20 @@ struct UnitTests {
         #expect(S3Encoding.percentDecode("100%", plusIsSpace: false) == "100%")
     }
 
+    @Test("XML text for DeleteObjects, copy sources and hex ETags")
+    func xmlAndCopySource() {
+        #expect(S3Encoding.xmlEscape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&apos;")
+        #expect(S3Encoding.xmlEscape("cr\r\nlf\ttab é📷") == "cr&#13;&#10;lf&#9;tab é📷", "CRLF is one Character")
+        #expect(S3Encoding.isXMLText("ünï\r\n\t📷"))
+        #expect(!S3Encoding.isXMLText("bell\u{07}"))
+        #expect(!S3Encoding.isXMLText("\u{FFFE}"))
+        #expect(S3Encoding.copySource(bucket: "b-1", key: "dir/a b+c&d?e#f%.jpg") == "b-1/dir/a%20b%2Bc%26d%3Fe%23f%25.jpg")
+        #expect(S3Encoding.copySource(bucket: "b", key: "ü/~") == "b/%C3%BC/~")
+        #expect(S3Encoding.bytes(hex: "00ff7A") == [0, 255, 122])
+        #expect(S3Encoding.bytes(hex: "abc") == nil)
+        #expect(S3Encoding.bytes(hex: "zz") == nil)
+    }
+
     @Test("S3's date formats")
     func dates() throws {
         let date = Date(timeIntervalSince1970: 1_709_251_199)  // 2024-02-29T23:59:59Z
