@@ -40,6 +40,19 @@ public struct DerivativeLayout: Sendable, Equatable {
         key(fileId: fileId, name: Self.tombstoneName, fileExtension: "json")
     }
 
+    /// The content index entry of some bytes for one pipeline
+    /// (`derived/_content/ab/<sha256>.<pipeline>.json`): a level deeper than any file's
+    /// folder, so no file's listing (or `gc`'s walk) takes it for a file's output. Nil when
+    /// the template starts with a placeholder.
+    public func contentIndexKey(sha256: String, pipeline: String) -> String? {
+        guard let prefix else { return nil }
+        return prefix + Self.contentIndexFolder + "/" + sha256.prefix(2) + "/" + sha256 + "." + pipeline + ".json"
+    }
+
+    /// The folder of the content index under the prefix (file ids that start with `_` are
+    /// reserved for mediad's own records).
+    static let contentIndexFolder = "_content"
+
     /// The folder that holds all of one file's outputs and nothing else (`derived/<fileId>/`),
     /// when the template gives each file its own: `{fileId}` followed by a `/` before `{name}`.
     /// Nil for templates that mix files in one folder.

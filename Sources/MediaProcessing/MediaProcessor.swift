@@ -50,9 +50,21 @@ public struct MediaProcessor: Sendable {
             prepared = Prepared(data: data, outputs: [])
             started = .now
         case .run(let pipelineWork):
-            let (outcome, began) = try await executor.execute(pipelineWork, weight: request.weight, logger: logger, willStart: request.willStart ?? {})
-            prepared = Self.prepared(request, work: pipelineWork, outcome: outcome)
-            started = began
+            do {
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                let (outcome, began) = try await executor.execute(pipelineWork, weight: request.weight, logger: logger, willStart: request.willStart ?? {})
+                prepared = Self.prepared(request, work: pipelineWork, outcome: outcome)
+                started = began
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let issue = StageFailure(.ioError, "cannot create a scratch directory: \(error.localizedDescription)", retryable: true).issue(stage: "intake")
+                var outcome = PipelineOutcome()
+                outcome.status = .failed
+                outcome.errors = [issue]
+                prepared = Prepared(data: Self.prepared(request, work: pipelineWork, outcome: outcome).data, outputs: [])
+                started = .now
+            }
         }
         var data = prepared.data
         // Time spent waiting for a worker is reported apart from the work itself.
@@ -94,6 +106,13 @@ public struct MediaProcessor: Sendable {
         }
         logger.info("processed", metadata: ["status": "\(data.status.rawValue)", "pipeline": "\(data.pipeline.name)", "ms": "\(data.timings["total"] ?? 0)"])
         return data
+    }
+
+    /// The pipeline the file's bytes (or the request's override) select, decided as
+    /// `process` decides it; nil when the file would be rejected before any pipeline runs.
+    public func selectedPipeline(for request: ProcessingRequest) -> PipelineDefinition? {
+        guard case .run(let work) = Self.plan(request, pipelines: pipelines, work: scratchDirectory) else { return nil }
+        return work.pipeline
     }
 
     private struct Prepared: Sendable {
@@ -148,11 +167,6 @@ public struct MediaProcessor: Sendable {
                 return rejected(StageFailure(.unsupportedType, "no pipeline takes \(sniffed.contentType) (format '\(sniffed.format)')"), warnings: warnings)
             }
             chosen = pipeline
-        }
-        do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        } catch {
-            return rejected(StageFailure(.ioError, "cannot create a scratch directory: \(error.localizedDescription)", retryable: true), pipeline: chosen.reference)
         }
         return .run(PipelineWork(file: request.file, size: size, sniffed: sniffed, pipeline: chosen, workDirectory: work, warnings: warnings))
     }

@@ -45,7 +45,7 @@ extension LocalObjectStore {
                 guard copied.size == info.size, copied.md5 == info.etag else {
                     throw ObjectStorageError(.integrity, "\(source) changed while being copied", isRetryable: true)
                 }
-                return copied
+                return (copied.size, copied.md5)
             }
         }
     }

@@ -13,14 +13,15 @@ extension LocalObjectStore {
         try Self.validate(bucket: bucket, key: key)
         let store = self
         return try await BlockingIO.run("get \(bucket)/\(key)") {
-            let info = try store.headSync(bucket: bucket, key: key)
+            var info = try store.headSync(bucket: bucket, key: key)
             try expecting?.check(info, sizeMismatch: .integrity)
             let temporary = file.deletingLastPathComponent()
                 .appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString).part").path
             do {
                 try FileManager.default.createDirectory(
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let (size, md5) = try Self.copy(from: store.objectPath(bucket, key), to: temporary, sync: false)
+                let (size, md5, sha256) = try Self.copy(from: store.objectPath(bucket, key), to: temporary, sync: false, sha256: true)
+                info.sha256 = sha256
                 guard size == info.size, md5 == info.etag else {
                     throw ObjectStorageError(.integrity, "\(bucket)/\(key) changed while being read", isRetryable: true)
                 }
@@ -41,7 +42,8 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("put \(bucket)/\(key)") {
             try store.store(bucket: bucket, key: key, options: options) { temporary in
-                try Self.copy(from: file.path, to: temporary, sync: true)
+                let copied = try Self.copy(from: file.path, to: temporary, sync: true)
+                return (copied.size, copied.md5)
             }
         }
     }
@@ -98,8 +100,9 @@ extension LocalObjectStore {
         }
     }
 
-    /// Copies a file in chunks, hashing as it goes; `sync` makes the copy durable.
-    static func copy(from source: String, to destination: String, sync: Bool) throws -> (size: Int64, md5: String) {
+    /// Copies a file in chunks, hashing as it goes (MD5 for the ETag; SHA-256 too when asked);
+    /// `sync` makes the copy durable.
+    static func copy(from source: String, to destination: String, sync: Bool, sha256: Bool = false) throws -> (size: Int64, md5: String, sha256: String?) {
         let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
         defer { try? input.close() }
         guard FileManager.default.createFile(atPath: destination, contents: nil) else {
@@ -108,14 +111,16 @@ extension LocalObjectStore {
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
         defer { try? output.close() }
         var md5 = Insecure.MD5()
+        var content = sha256 ? SHA256() : nil
         var size: Int64 = 0
         while let chunk = try input.read(upToCount: BlockingIO.chunkSize), !chunk.isEmpty {
             md5.update(data: chunk)
+            content?.update(data: chunk)
             try output.write(contentsOf: chunk)
             size += Int64(chunk.count)
         }
         if sync { try output.synchronize() }
-        return (size, S3Encoding.hex(md5.finalize()))
+        return (size, S3Encoding.hex(md5.finalize()), content.map { S3Encoding.hex($0.finalize()) })
     }
 
     /// rename(2), replacing the destination atomically.

@@ -20,6 +20,9 @@ public struct ObjectInfo: Sendable, Hashable {
     public var cacheControl: String?
     /// User metadata (`x-amz-meta-*`), keys lowercased and without the prefix.
     public var metadata: [String: String]
+    /// SHA-256 of the bytes (hex), known after a download that hashed them as they streamed;
+    /// nil from head, list and put.
+    public var sha256: String?
 
     /// Creates a description of an object.
     public init(

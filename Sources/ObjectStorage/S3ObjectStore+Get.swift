@@ -59,6 +59,7 @@ extension S3ObjectStore {
         do {
             for try await buffer in response.body {
                 download.md5.update(data: buffer.readableBytesView)
+                download.sha256.update(data: buffer.readableBytesView)
                 try await download.sink.write(buffer)
             }
             try await download.sink.finish()
@@ -67,6 +68,7 @@ extension S3ObjectStore {
             throw .wrap(error, operation)
         }
         try await verify(download, info: info, headers: response.headers, operation: operation)
+        info.sha256 = S3Encoding.hex(download.sha256.finalize())
         return info
     }
 
@@ -109,6 +111,8 @@ extension S3ObjectStore {
 private final class Download {
     let sink: FileSink
     var md5 = Insecure.MD5()
+    /// The content digest callers may key on (identical uploads), hashed in the same pass.
+    var sha256 = SHA256()
     var etag: String?
 
     init(path: String) async throws(ObjectStorageError) {
@@ -118,5 +122,6 @@ private final class Download {
     func restart() async throws(ObjectStorageError) {
         try await sink.truncate()
         md5 = Insecure.MD5()
+        sha256 = SHA256()
     }
 }

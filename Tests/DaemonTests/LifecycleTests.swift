@@ -263,6 +263,82 @@ struct LifecycleTests {
         }
     }
 
+    @Test("identical bytes under another key are not decoded: byte-identical server-side copies, independent of the original file; one byte changed is decoded")
+    func contentReuse() async throws {
+        let (moto, daemon) = try await Self.start()
+        defer { moto.stop() }
+        do {
+            let store = daemon.application.store
+            let photo = TestPaths.image("exif-rich.jpg")
+            for key in ["in/a.jpg", "in/b.jpg", "in/c.jpg", "in/e.jpg"] { _ = try await daemon.put(photo, key: key) }
+            var changed = [UInt8](try Data(contentsOf: photo))
+            let make = try #require((0..<(changed.count - 5)).first { Array(changed[$0..<($0 + 5)]) == Array("Canon".utf8) })
+            changed[make] = UInt8(ascii: "D")
+            let changedFile = try TestPaths.temporaryDirectory("changed").appendingPathComponent("changed.jpg")
+            try Data(changed).write(to: changedFile)
+            _ = try await daemon.put(changedFile, key: "in/d.jpg")
+            let sha = String(try Command.check(["sha256sum", photo.path]).text.prefix(64))
+
+            var seen = 0
+            func next(_ fileId: String, key: String, extra: [String: Any] = [:]) async throws -> [String: Any] {
+                try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: key, extra: extra), key: fileId)
+                seen += 1
+                let messages = try await daemon.collect(seen, topics: [daemon.configuration.outputTopic])
+                let match = messages.compactMap(KafkaReader.eventData).last { $0["fileId"] as? String == fileId }
+                return try #require(match, "\(fileId) answered")
+            }
+            func timings(_ data: [String: Any]) -> Set<String> { Set((data["timings"] as? [String: Any] ?? [:]).keys) }
+            func reusedFrom(_ data: [String: Any]) -> String? { (data["reusedFrom"] as? [String: Any])?["fileId"] as? String }
+
+            let a = try await next("copy-a", key: "in/a.jpg")
+            #expect(a["status"] as? String == "succeeded" && timings(a).contains("thumbnail"), "\(a)")
+            #expect(reusedFrom(a) == nil)
+
+            // Same bytes, no checksum in the event: downloaded and hashed, then copied.
+            let b = try await next("copy-b", key: "in/b.jpg")
+            #expect(b["status"] as? String == "succeeded", "\(b["errors"] ?? "")")
+            #expect(reusedFrom(b) == "copy-a")
+            #expect(timings(b) == ["reuse", "total"], "no image stage ran: \(timings(b))")
+            // Same bytes with the event's sha256: copied without a download.
+            let c = try await next("copy-c", key: "in/c.jpg", extra: ["sha256": sha])
+            #expect(reusedFrom(c) != nil && timings(c) == ["reuse", "total"], "\(c)")
+            #expect(daemon.metricsText().contains("mediad_content_reused_total 2"), "\(daemon.metricsText())")
+            #expect(NSDictionary(dictionary: b["metadata"] as? [String: Any] ?? [:]) == NSDictionary(dictionary: a["metadata"] as? [String: Any] ?? [:]))
+
+            func derivatives(_ data: [String: Any]) -> [String: String] {
+                Dictionary(uniqueKeysWithValues: (data["derivatives"] as? [[String: Any]] ?? []).compactMap { d in
+                    (d["key"] as? String).map { (d["name"] as? String ?? "", $0) }
+                })
+            }
+            let original = derivatives(a)
+            #expect(Set(derivatives(b).values) == ["derived/copy-b/thumbnail.webp", "derived/copy-b/preview.jpg"])
+            for (name, key) in derivatives(b) {
+                let copy = try await store.getBytes(bucket: "uploads", key: key, maxSize: 16 << 20).bytes
+                let source = try await store.getBytes(bucket: "uploads", key: try #require(original[name]), maxSize: 16 << 20).bytes
+                #expect(copy == source, "\(key) is a byte-identical copy")
+            }
+
+            // Deleting the file the copies came from leaves the copies whole.
+            try await daemon.send(Self.deletedCloudEvent(fileId: "copy-a", key: "in/a.jpg"), key: "copy-a")
+            seen += 1
+            _ = try await daemon.collect(seen, topics: [daemon.configuration.outputTopic])
+            #expect(try await Self.keys(store, under: "derived/copy-a/") == ["derived/copy-a/_deleted.json"])
+            for key in derivatives(b).values { _ = try await store.head(bucket: "uploads", key: key) }
+            // ... and the index points elsewhere: the same bytes again are still not decoded.
+            let e = try await next("copy-e", key: "in/e.jpg")
+            #expect(["copy-b", "copy-c"].contains(reusedFrom(e) ?? ""), "\(e["reusedFrom"] ?? "none")")
+
+            // One byte changed: other bytes, decoded as usual.
+            let d = try await next("copy-d", key: "in/d.jpg")
+            #expect(d["status"] as? String == "succeeded" && reusedFrom(d) == nil && timings(d).contains("thumbnail"), "\(d)")
+            #expect(daemon.metricsText().contains("mediad_content_reused_total 3"))
+            try await daemon.stop()
+        } catch {
+            try? await daemon.stop()
+            throw error
+        }
+    }
+
     // MARK: - Helpers
 
     static func keys(_ store: any ObjectStore, under prefix: String) async throws -> Set<String> {

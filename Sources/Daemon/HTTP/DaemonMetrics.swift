@@ -30,6 +30,11 @@ public struct DaemonMetrics: Sendable {
         Counter(label: "mediad_answered_from_manifest_total", factory: factory).increment()
     }
 
+    /// An upload whose outputs were copied from a file with the same bytes (nothing decoded).
+    public func contentReused() {
+        Counter(label: "mediad_content_reused_total", factory: factory).increment()
+    }
+
     /// A deletion answered: by status, and the bytes of the outputs it removed.
     public func deletion(_ status: String, bytesReclaimed: Int64) {
         Counter(label: "mediad_deletions_total", dimensions: [("status", status)], factory: factory).increment()

@@ -42,6 +42,7 @@ extension MediaDaemon {
             }
             await jobs.recorded(outcome)
             if outcome.reused { metrics.reused() }
+            if outcome.reusedContent { metrics.contentReused() }
             metrics.outcome(outcome.data.status.rawValue)
             metrics.bytes(in: outcome.bytesIn, out: outcome.bytesOut)
             if !outcome.reused {

@@ -36,6 +36,8 @@ public struct JobRunner: Sendable {
         public var data: ProcessedData
         /// True when an existing manifest answered the event.
         public var reused: Bool
+        /// True when the outputs were copied from another file with the same bytes.
+        public var reusedContent = false
         public var bytesIn: Int64
         public var bytesOut: Int64
         /// The attempt marker to clear once the outcome is recorded.
@@ -93,7 +95,18 @@ public struct JobRunner: Sendable {
             return Outcome(data: reused, reused: true, bytesIn: 0, bytesOut: 0)
         }
 
-        // 2. The poison-file guard: starts that ended in deaths of the daemon.
+        // 2. Bytes already processed under another file id: when the event promises a SHA-256
+        //    and the store's ETag is the MD5 a holder's manifest records, copy its outputs
+        //    without downloading anything.
+        if !job.force, let promised = job.sha256?.lowercased() {
+            let candidates = job.pipeline.map { name in processor.pipelines.named(name).map { [$0] } ?? [] } ?? processor.pipelines.definitions
+            if let data = try await reuse(sink: sink, logger: logger).reuse(job, source: head, sha256: promised, candidates: candidates, sameMD5: true) {
+                let outcome = Outcome(data: data, reused: false, reusedContent: true, bytesIn: 0, bytesOut: 0)
+                return try await settle(outcome, job: job, version: version, previous: records.manifest, sink: sink, logger: logger)
+            }
+        }
+
+        // 3. The poison-file guard: starts that ended in deaths of the daemon.
         let ticket = TicketBox()
         var onStart: (@Sendable () async -> Void)?
         if let ledger {
@@ -127,7 +140,7 @@ public struct JobRunner: Sendable {
     private func process(
         _ job: Job, source: SourceDownload, sink: ObjectStoreSink, onStart: (@Sendable () async -> Void)?, logger: Logger
     ) async throws -> Outcome {
-        // 3. Download to a private file, checking size and ETag against the job.
+        // 4. Download to a private file, checking size and ETag against the job (and hashing it).
         let downloaded: SourceDownload.Downloaded
         do {
             downloaded = try await source.fetch(job)
@@ -136,8 +149,17 @@ public struct JobRunner: Sendable {
         }
         defer { downloaded.discard() }
 
-        // 4. Process. Outputs that fail to store are retried on their own, inside.
         var request = ProcessingRequest(job, file: downloaded.file, info: downloaded.info)
+
+        // 5. The same bytes, now known by their SHA-256, may have outputs already.
+        if !job.force, let digest = downloaded.info.sha256, job.sha256.map({ $0.lowercased() == digest }) ?? true,
+           let pipeline = processor.selectedPipeline(for: request),
+           let data = try await reuse(sink: sink, logger: logger).reuse(job, source: downloaded.info, sha256: digest, candidates: [pipeline], sameMD5: false)
+        {
+            return Outcome(data: data, reused: false, reusedContent: true, bytesIn: downloaded.info.size, bytesOut: 0)
+        }
+
+        // 6. Process. Outputs that fail to store are retried on their own, inside.
         request.willStart = onStart
         // The processor logs with this job's logger, so its lines name the file and the
         // Kafka message (topic, partition, offset) like the daemon's own.
@@ -201,6 +223,7 @@ public struct JobRunner: Sendable {
             }
             try? await store.delete(bucket: sink.bucket, key: tombstoneKey)
         }
+        await index(outcome.data, job: job, previous: previous, sink: sink, logger: logger)
         if let previous, !outcome.data.errors.contains(where: \.retryable) {
             let kept = Set(outcome.data.derivatives.compactMap(\.key))
             let stale = previous.derivatives.compactMap(\.key).filter { !kept.contains($0) }
@@ -214,6 +237,28 @@ public struct JobRunner: Sendable {
             }
         }
         return outcome
+    }
+
+    private func reuse(sink: ObjectStoreSink, logger: Logger) -> ContentReuse {
+        ContentReuse(store: store, sink: sink, retry: retryPolicy, logger: logger)
+    }
+
+    /// Keeps the content index true: a succeeded result of a pipeline with `dedupe` makes
+    /// the file a holder of its bytes; a file whose bytes (or pipeline) changed is no longer
+    /// a holder of the old ones.
+    private func index(_ data: ProcessedData, job: Job, previous: ProcessedData?, sink: ObjectStoreSink, logger: Logger) async {
+        let index = reuse(sink: sink, logger: logger).index
+        if let previous, let old = previous.source.sha256, old != data.source.sha256 || previous.pipeline.name != data.pipeline.name {
+            try? await index.remove(fileId: job.fileId, sha256: old, pipeline: previous.pipeline.name)
+        }
+        guard data.status == .succeeded, let digest = data.source.sha256,
+              let pipeline = processor.pipelines.named(data.pipeline.name), pipeline.dedupe, pipeline.reference == data.pipeline
+        else { return }
+        do {
+            try await index.add(fileId: job.fileId, sha256: digest, pipeline: data.pipeline, selectedByMatch: job.pipeline == nil)
+        } catch {
+            logger.notice("cannot update the content index", metadata: ["error": "\(error)"])
+        }
     }
 
     static func deleted(_ tombstone: Tombstone) -> ProcessingIssue {

@@ -109,6 +109,11 @@ public struct FileDeletion: Sendable {
             let errors = result.failed.map { ProcessingIssue(stage: "delete", code: .storeFailed, message: "\($0.key): \($0.error)", retryable: $0.error.isRetryable) }
             return report(.failed, removed: removed, errors: errors)
         }
+        if let manifest, let digest = manifest.source.sha256 {
+            // Copies are independent objects: other holders of the same bytes keep theirs.
+            try? await ContentIndex(store: store, bucket: bucket, layout: layout, retry: retry)
+                .remove(fileId: request.fileId, sha256: digest, pipeline: manifest.pipeline.name)
+        }
         logger.info("deleted", metadata: ["removed": "\(removed.count)", "bytes": "\(removed.map(\.size).reduce(0, +))"])
         return report(.deleted, removed: removed)
     }

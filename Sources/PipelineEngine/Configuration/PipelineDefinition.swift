@@ -8,6 +8,9 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var match: MatchRule
     public var limits: PipelineLimits
     public var decode: DecodePolicy
+    /// Identical bytes (same SHA-256) already processed by this version are not decoded again:
+    /// their outputs are copied on the server. On by default.
+    public var dedupe: Bool
     public var stages: [StageDefinition]
     /// The file the definition came from, for messages.
     public var sourceFile: String
@@ -16,7 +19,7 @@ public struct PipelineDefinition: Sendable, Equatable {
 
     public init(
         name: String, version: Int, description: String? = nil, match: MatchRule,
-        limits: PipelineLimits = PipelineLimits(), decode: DecodePolicy = DecodePolicy(),
+        limits: PipelineLimits = PipelineLimits(), decode: DecodePolicy = DecodePolicy(), dedupe: Bool = true,
         stages: [StageDefinition], sourceFile: String = "<memory>"
     ) {
         self.name = name
@@ -25,6 +28,7 @@ public struct PipelineDefinition: Sendable, Equatable {
         self.match = match
         self.limits = limits
         self.decode = decode
+        self.dedupe = dedupe
         self.stages = stages
         self.sourceFile = sourceFile
     }

@@ -16,6 +16,7 @@ struct PipelineParser {
         let match = try matchRule(map.required("match"))
         let limits = try map.optional("limits").map { (node) throws(PipelineConfigError) in try self.limits(node) } ?? PipelineLimits()
         let decode = try map.optional("decode").map { (node) throws(PipelineConfigError) in try self.decode(node) } ?? DecodePolicy()
+        let dedupe = try map.optional("dedupe")?.bool() ?? true
         let stagesNode = try map.required("stages")
         try map.rejectUnknownKeys()
 
@@ -39,7 +40,7 @@ struct PipelineParser {
         guard !stages.isEmpty else { throw stagesNode.error("a pipeline needs at least one stage") }
         return PipelineDefinition(
             name: name, version: version, description: description, match: match, limits: limits,
-            decode: decode, stages: stages, sourceFile: file)
+            decode: decode, dedupe: dedupe, stages: stages, sourceFile: file)
     }
 
     private func matchRule(_ node: ConfigNode) throws(PipelineConfigError) -> MatchRule {

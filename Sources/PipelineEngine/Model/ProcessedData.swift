@@ -22,6 +22,9 @@ public struct ProcessedData: Codable, Sendable, Equatable {
     public var timings: [String: Double]
     public var attempt: Int
     public var processedAt: Date
+    /// Set when the outputs are server-side copies of another file's with the same bytes
+    /// (same SHA-256, same pipeline version): nothing was decoded for this one.
+    public var reusedFrom: ReusedOutputs?
 
     public init(
         fileId: String,
@@ -174,5 +177,19 @@ extension ProcessedData {
         ProcessedData(
             fileId: fileId, ownerId: ownerId, albumId: albumId, status: .failed, source: source, pipeline: pipeline,
             errors: [issue], attempt: attempt)
+    }
+}
+
+/// Where reused outputs were copied from.
+public struct ReusedOutputs: Codable, Sendable, Equatable {
+    /// The file whose outputs were copied.
+    public var fileId: String
+    public var bucket: String?
+    public var key: String?
+
+    public init(fileId: String, bucket: String?, key: String?) {
+        self.fileId = fileId
+        self.bucket = bucket
+        self.key = key
     }
 }
