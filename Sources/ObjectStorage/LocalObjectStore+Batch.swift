@@ -25,9 +25,12 @@ extension LocalObjectStore {
         }
     }
 
-    /// Copies the data file in chunks (no reflink: a plain copy works on every file
-    /// system) into a temporary file and renames it into place with a new sidecar,
-    /// exactly as a put does; the ETag is the MD5 of what was copied.
+    /// Makes the copy a hard link of the source's data file when it can (data files are
+    /// never changed in place: a put or copy renames a new file over the path, so the link
+    /// keeps the bytes it was made with, and deleting either object leaves the other), and
+    /// otherwise copies the data in chunks; then renames it into place with a new sidecar,
+    /// exactly as a put does. The ETag is the MD5 of the bytes. A linked copy shares its
+    /// source's data file, and so its Last-Modified (sidecars are tied to the data file's time).
     public func copy(
         from source: ObjectAddress, to bucket: String, key: String, options: PutOptions?, expecting: ObjectExpectation?
     ) async throws(ObjectStorageError) -> ObjectInfo {
@@ -40,8 +43,20 @@ extension LocalObjectStore {
             try expecting?.check(info, sizeMismatch: .preconditionFailed)
             let stored = options ?? PutOptions(
                 contentType: info.contentType, cacheControl: info.cacheControl, metadata: info.metadata)
+            let sourcePath = store.objectPath(source.bucket, source.key)
             return try store.store(bucket: bucket, key: key, options: stored) { temporary in
-                let copied = try Self.copy(from: store.objectPath(source.bucket, source.key), to: temporary, sync: true)
+                if link(sourcePath, temporary) == 0 {
+                    // The link holds whatever was under the path at that moment: it is the
+                    // version the head saw if the sidecar still says so.
+                    if let now = try? store.headSync(bucket: source.bucket, key: source.key), now.etag == info.etag, now.size == info.size,
+                       let linked = try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? NSNumber, linked.int64Value == info.size,
+                       let etag = info.etag
+                    {
+                        return (info.size, etag)
+                    }
+                    try? FileManager.default.removeItem(atPath: temporary)
+                }
+                let copied = try Self.copy(from: sourcePath, to: temporary, sync: true)
                 guard copied.size == info.size, copied.md5 == info.etag else {
                     throw ObjectStorageError(.integrity, "\(source) changed while being copied", isRetryable: true)
                 }

@@ -30,6 +30,13 @@ public struct DaemonMetrics: Sendable {
         Counter(label: "mediad_answered_from_manifest_total", factory: factory).increment()
     }
 
+    /// A whole job, from reading the source to its outcome (not the emit): `processed`,
+    /// answered from the `manifest`, or outputs copied for identical `content`.
+    public func job(_ path: String, duration: Duration) {
+        Timer(label: "mediad_job_duration_seconds", dimensions: [("path", path)], factory: factory)
+            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
     /// An upload whose outputs were copied from a file with the same bytes (nothing decoded).
     public func contentReused() {
         Counter(label: "mediad_content_reused_total", factory: factory).increment()

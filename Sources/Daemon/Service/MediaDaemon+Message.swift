@@ -33,7 +33,9 @@ extension MediaDaemon {
             var jobLogger = logger
             jobLogger[metadataKey: "fileId"] = "\(event.fileId)"
             await fileLocks.lock(event.fileId)
+            let started = ContinuousClock.now
             let finished = await runWithDeadline(Job(event, bucket: bucket, videoWeight: configuration.videoJobWeight), logger: jobLogger)
+            let elapsed = started.duration(to: .now)
             fileLocks.unlock(event.fileId)
             guard let outcome = finished else { return false }
             guard await emit(outcome.data, logger: jobLogger) else {
@@ -43,6 +45,7 @@ extension MediaDaemon {
             await jobs.recorded(outcome)
             if outcome.reused { metrics.reused() }
             if outcome.reusedContent { metrics.contentReused() }
+            metrics.job(outcome.reused ? "manifest" : outcome.reusedContent ? "content" : "processed", duration: elapsed)
             metrics.outcome(outcome.data.status.rawValue)
             metrics.bytes(in: outcome.bytesIn, out: outcome.bytesOut)
             if !outcome.reused {

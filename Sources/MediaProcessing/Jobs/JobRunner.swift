@@ -38,6 +38,8 @@ public struct JobRunner: Sendable {
         public var reused: Bool
         /// True when the outputs were copied from another file with the same bytes.
         public var reusedContent = false
+        /// The content index as the job read it.
+        var contentLookup: ContentReuse.Lookup? = nil
         public var bytesIn: Int64
         public var bytesOut: Int64
         /// The attempt marker to clear once the outcome is recorded.
@@ -99,9 +101,15 @@ public struct JobRunner: Sendable {
         //    and the store's ETag is the MD5 a holder's manifest records, copy its outputs
         //    without downloading anything.
         if !job.force, let promised = job.sha256?.lowercased() {
-            let candidates = job.pipeline.map { name in processor.pipelines.named(name).map { [$0] } ?? [] } ?? processor.pipelines.definitions
-            if let data = try await reuse(sink: sink, logger: logger).reuse(job, source: head, sha256: promised, candidates: candidates, sameMD5: true) {
-                let outcome = Outcome(data: data, reused: false, reusedContent: true, bytesIn: 0, bytesOut: 0)
+            // The pipeline a video's key or type suggests is looked up first.
+            let suggested = { (pipeline: PipelineDefinition) in pipeline.match.mediaTypes.contains(.video) == job.looksLikeVideo }
+            let all = processor.pipelines.definitions
+            let candidates = job.pipeline.map { name in processor.pipelines.named(name).map { [$0] } ?? [] }
+                ?? all.filter(suggested) + all.filter { !suggested($0) }
+            let lookup = try await reuse(sink: sink, logger: logger).reuse(job, source: head, sha256: promised, candidates: candidates, sameMD5: true)
+            if let data = lookup.data {
+                var outcome = Outcome(data: data, reused: false, reusedContent: true, bytesIn: 0, bytesOut: 0)
+                outcome.contentLookup = lookup
                 return try await settle(outcome, job: job, version: version, previous: records.manifest, sink: sink, logger: logger)
             }
         }
@@ -152,11 +160,16 @@ public struct JobRunner: Sendable {
         var request = ProcessingRequest(job, file: downloaded.file, info: downloaded.info)
 
         // 5. The same bytes, now known by their SHA-256, may have outputs already.
+        var lookup: ContentReuse.Lookup?
         if !job.force, let digest = downloaded.info.sha256, job.sha256.map({ $0.lowercased() == digest }) ?? true,
-           let pipeline = processor.selectedPipeline(for: request),
-           let data = try await reuse(sink: sink, logger: logger).reuse(job, source: downloaded.info, sha256: digest, candidates: [pipeline], sameMD5: false)
+           let pipeline = processor.selectedPipeline(for: request)
         {
-            return Outcome(data: data, reused: false, reusedContent: true, bytesIn: downloaded.info.size, bytesOut: 0)
+            lookup = try await reuse(sink: sink, logger: logger).reuse(job, source: downloaded.info, sha256: digest, candidates: [pipeline], sameMD5: false)
+            if let data = lookup?.data {
+                var outcome = Outcome(data: data, reused: false, reusedContent: true, bytesIn: downloaded.info.size, bytesOut: 0)
+                outcome.contentLookup = lookup
+                return outcome
+            }
         }
 
         // 6. Process. Outputs that fail to store are retried on their own, inside.
@@ -179,7 +192,9 @@ public struct JobRunner: Sendable {
         }
         try Task.checkCancellation()
         let bytesOut = data.derivatives.compactMap(\.bytes).reduce(0, +)
-        return Outcome(data: data, reused: false, bytesIn: downloaded.info.size, bytesOut: bytesOut)
+        var outcome = Outcome(data: data, reused: false, bytesIn: downloaded.info.size, bytesOut: bytesOut)
+        outcome.contentLookup = lookup
+        return outcome
     }
 
     /// A source that could not be read: a failed outcome, or no outcome when cancelled.
@@ -223,7 +238,7 @@ public struct JobRunner: Sendable {
             }
             try? await store.delete(bucket: sink.bucket, key: tombstoneKey)
         }
-        await index(outcome.data, job: job, previous: previous, sink: sink, logger: logger)
+        await index(outcome.data, job: job, previous: previous, lookup: outcome.contentLookup, sink: sink, logger: logger)
         if let previous, !outcome.data.errors.contains(where: \.retryable) {
             let kept = Set(outcome.data.derivatives.compactMap(\.key))
             let stale = previous.derivatives.compactMap(\.key).filter { !kept.contains($0) }
@@ -246,7 +261,7 @@ public struct JobRunner: Sendable {
     /// Keeps the content index true: a succeeded result of a pipeline with `dedupe` makes
     /// the file a holder of its bytes; a file whose bytes (or pipeline) changed is no longer
     /// a holder of the old ones.
-    private func index(_ data: ProcessedData, job: Job, previous: ProcessedData?, sink: ObjectStoreSink, logger: Logger) async {
+    private func index(_ data: ProcessedData, job: Job, previous: ProcessedData?, lookup: ContentReuse.Lookup?, sink: ObjectStoreSink, logger: Logger) async {
         let index = reuse(sink: sink, logger: logger).index
         if let previous, let old = previous.source.sha256, old != data.source.sha256 || previous.pipeline.name != data.pipeline.name {
             try? await index.remove(fileId: job.fileId, sha256: old, pipeline: previous.pipeline.name)
@@ -255,7 +270,8 @@ public struct JobRunner: Sendable {
               let pipeline = processor.pipelines.named(data.pipeline.name), pipeline.dedupe, pipeline.reference == data.pipeline
         else { return }
         do {
-            try await index.add(fileId: job.fileId, sha256: digest, pipeline: data.pipeline, selectedByMatch: job.pipeline == nil)
+            let known = lookup?.sha256 == digest ? lookup?.entries[data.pipeline.name] : nil
+            try await index.add(fileId: job.fileId, sha256: digest, pipeline: data.pipeline, selectedByMatch: job.pipeline == nil, known: known)
         } catch {
             logger.notice("cannot update the content index", metadata: ["error": "\(error)"])
         }

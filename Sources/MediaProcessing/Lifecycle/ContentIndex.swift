@@ -50,9 +50,11 @@ public struct ContentIndex: Sendable {
 
     /// Records `fileId` as holding outputs of these bytes by `pipeline`; an entry of another
     /// version is replaced.
-    public func add(fileId: String, sha256: String, pipeline: PipelineReference, selectedByMatch: Bool) async throws(ObjectStorageError) {
+    /// - Parameter known: the entry as read moments ago (nil: read it now).
+    public func add(fileId: String, sha256: String, pipeline: PipelineReference, selectedByMatch: Bool, known: Entry?? = nil) async throws(ObjectStorageError) {
         guard let key = layout.contentIndexKey(sha256: sha256, pipeline: pipeline.name) else { return }
-        var entry = await entry(sha256: sha256, pipeline: pipeline.name)
+        var entry: Entry?
+        if let known { entry = known } else { entry = await self.entry(sha256: sha256, pipeline: pipeline.name) }
         if entry?.pipeline != pipeline || entry?.selectedByMatch != selectedByMatch { entry = nil }
         var holders = entry?.holders.filter { $0.fileId != fileId } ?? []
         holders.insert(Holder(fileId: fileId, bucket: bucket, recordedAt: Date()), at: 0)

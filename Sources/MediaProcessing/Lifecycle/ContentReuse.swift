@@ -32,17 +32,21 @@ public struct ContentReuse: Sendable {
     ///     or, before any download, every pipeline with `dedupe`.
     ///   - sameMD5: before a download, only a holder whose bytes have the original's MD5 (its
     ///     plain ETag) and size counts: the event's SHA-256 alone is not proof.
-    public func reuse(_ job: Job, source: ObjectInfo, sha256: String, candidates: [PipelineDefinition], sameMD5: Bool) async throws -> ProcessedData? {
+    /// - Returns: the result, if a holder was usable, and the index entries read (so the
+    ///   job's own index update need not read them again).
+    public func reuse(_ job: Job, source: ObjectInfo, sha256: String, candidates: [PipelineDefinition], sameMD5: Bool) async throws -> Lookup {
         let started = ContinuousClock.now
+        var lookup = Lookup(sha256: sha256)
         for pipeline in candidates where pipeline.dedupe {
-            guard let entry = await index.entry(sha256: sha256, pipeline: pipeline.name), entry.pipeline == pipeline.reference,
-                  entry.selectedByMatch == (job.pipeline == nil)
-            else { continue }
+            let found = await index.entry(sha256: sha256, pipeline: pipeline.name)
+            lookup.entries[pipeline.name] = .some(found)
+            guard let entry = found, entry.pipeline == pipeline.reference, entry.selectedByMatch == (job.pipeline == nil) else { continue }
             for holder in entry.holders where holder.fileId != job.fileId {
                 guard let manifest = await usable(holder, sha256: sha256, pipeline: pipeline.reference) else { continue }
                 if sameMD5, manifest.source.md5 != source.etag || manifest.source.size != source.size { continue }
                 do {
-                    return try await copy(manifest, holder: holder, to: job, source: source, started: started)
+                    lookup.data = try await copy(manifest, holder: holder, to: job, source: source, started: started)
+                    return lookup
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
@@ -50,7 +54,16 @@ public struct ContentReuse: Sendable {
                 }
             }
         }
-        return nil
+        return lookup
+    }
+
+    /// What a reuse attempt found.
+    public struct Lookup: Sendable {
+        public var sha256: String
+        /// The result made from a holder's outputs.
+        public var data: ProcessedData?
+        /// The index entry read per pipeline name (nil inside: there was none).
+        public var entries: [String: ContentIndex.Entry?] = [:]
     }
 
     /// The holder's manifest, if it still describes these bytes made by this version, all
