@@ -135,9 +135,10 @@ public struct GarbageCollector: Sendable {
             if Task.isCancelled || error.code == .cancelled {
                 checkpoint.summary.interrupted = true
             } else {
+                // Not an interruption: the bucket is missing, access is denied, or the store
+                // stayed unreachable through the retries. What was done is in the checkpoint.
                 logger.error("listing failed", metadata: ["error": "\(error)"])
-                checkpoint.summary.failures += 1
-                checkpoint.summary.interrupted = true
+                checkpoint.summary.listingFailure = "\(error)"
             }
         }
         if Task.isCancelled { checkpoint.summary.interrupted = true }
