@@ -196,7 +196,18 @@ public struct GarbageCollector: Sendable {
             }
             return .orphan(Finding(folder: folder, reason: .noManifest, detail: "\(folder.objects.count) object(s), no manifest"), removed: (0, 0))
         }
-        guard let manifest = await RecordReader(store: store, bucket: options.bucket).manifest(manifestKey) else {
+        // A manifest that cannot be fetched leaves the folder unjudged (a failure); one that
+        // is not a manifest is kept: gc never removes what it cannot read.
+        let bytes: [UInt8]
+        do {
+            bytes = try await retry.retrying { try await store.getBytes(bucket: options.bucket, key: manifestKey, maxSize: 8 << 20).bytes }
+        } catch let error as ObjectStorageError where error.code == .invalidArgument {
+            // Larger than any manifest.
+            return .keep("unreadable_manifest")
+        } catch {
+            return .failed("cannot read \(manifestKey): \(error)")
+        }
+        guard let manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes)) else {
             return .keep("unreadable_manifest")
         }
         let pipeline = manifest.pipeline.name
