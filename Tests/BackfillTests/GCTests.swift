@@ -81,6 +81,11 @@ struct GCTests {
         let dry = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(Self.reported(dry.text, action: "orphan") == scene.orphans, "\(dry.text)")
+        // Each line says why: the original that is gone, the pipeline, or what is left.
+        let lines = dry.text.split(separator: "\n").filter { $0.hasPrefix("orphan ") }
+        #expect(lines.contains { $0.contains("(original_missing: s3://uploads/in/000.jpg;") }, "\(lines)")
+        #expect(lines.contains { $0.contains("(pipeline_removed: pipeline retired-pipeline v1;") }, "\(lines)")
+        #expect(lines.contains { $0.hasSuffix("derived/halfdone/  (no_manifest: no manifest; 2 object(s), 2 bytes)") }, "\(lines)")
         #expect(try await stack.snapshot() == scene.before, "a dry run changed the bucket")
         #expect(Self.tableValue(dry.text, "folders scanned") == scene.folders, "\(dry.text)")
         #expect(Self.tableValue(dry.text, "orphans") == 5, "\(dry.text)")
@@ -156,14 +161,7 @@ struct GCTests {
         let checkpoint = directory.appendingPathComponent("run.checkpoint")
 
         // First run: interrupted once some folders are gone.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(stack.environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try MediadBinary.start(Array(arguments.dropFirst()), environment: stack.environment, currentDirectory: directory)
         let deadline = ContinuousClock.now + .seconds(60)
         while Self.foldersDone(checkpoint) < 48, process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))

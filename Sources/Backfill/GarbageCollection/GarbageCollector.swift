@@ -194,7 +194,7 @@ public struct GarbageCollector: Sendable {
             if names.isSubset(of: records) {
                 return .keep(names.contains(layout.attemptMarkerKey(fileId: folder.fileId)) ? "in_flight" : "tombstone")
             }
-            return .orphan(Finding(folder: folder, reason: .noManifest, detail: "\(folder.objects.count) object(s), no manifest"), removed: (0, 0))
+            return .orphan(Finding(folder: folder, reason: .noManifest, detail: "no manifest"), removed: (0, 0))
         }
         // A manifest that cannot be fetched leaves the folder unjudged (a failure); one that
         // is not a manifest is kept: gc never removes what it cannot read.
