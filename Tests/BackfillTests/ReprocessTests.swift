@@ -121,14 +121,7 @@ struct ReprocessTests {
         let checkpoint = directory.appendingPathComponent("run.checkpoint")
 
         // First run: interrupt it once a few files are finished.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(stack.environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try MediadBinary.start(Array(arguments.dropFirst()), environment: stack.environment, currentDirectory: directory)
         let deadline = ContinuousClock.now + .seconds(60)
         while finishedLines(checkpoint) < 3, process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))

@@ -67,4 +67,18 @@ public enum MediadBinary {
         }
         return try Command.run([executable.path] + arguments, currentDirectory: currentDirectory, environment: environment)
     }
+
+    /// Starts `mediad` without waiting, its output discarded: for runs a test interrupts
+    /// (`interrupt()` sends SIGINT, as Ctrl-C does).
+    public static func start(_ arguments: [String], environment: [String: String], currentDirectory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = currentDirectory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
 }

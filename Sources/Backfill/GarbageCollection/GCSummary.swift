@@ -25,6 +25,8 @@ public struct GCSummary: Codable, Sendable, Equatable {
     /// Folders that could not be judged or emptied.
     public var failures = 0
     public var interrupted = false
+    /// Why the listing stopped before its end, when it was not an interruption.
+    public var listingFailure: String?
     public var elapsedSeconds: Double = 0
 
     public init() {}

@@ -135,9 +135,10 @@ public struct GarbageCollector: Sendable {
             if Task.isCancelled || error.code == .cancelled {
                 checkpoint.summary.interrupted = true
             } else {
+                // Not an interruption: the bucket is missing, access is denied, or the store
+                // stayed unreachable through the retries. What was done is in the checkpoint.
                 logger.error("listing failed", metadata: ["error": "\(error)"])
-                checkpoint.summary.failures += 1
-                checkpoint.summary.interrupted = true
+                checkpoint.summary.listingFailure = "\(error)"
             }
         }
         if Task.isCancelled { checkpoint.summary.interrupted = true }
@@ -193,9 +194,20 @@ public struct GarbageCollector: Sendable {
             if names.isSubset(of: records) {
                 return .keep(names.contains(layout.attemptMarkerKey(fileId: folder.fileId)) ? "in_flight" : "tombstone")
             }
-            return .orphan(Finding(folder: folder, reason: .noManifest, detail: "\(folder.objects.count) object(s), no manifest"), removed: (0, 0))
+            return .orphan(Finding(folder: folder, reason: .noManifest, detail: "no manifest"), removed: (0, 0))
         }
-        guard let manifest = await RecordReader(store: store, bucket: options.bucket).manifest(manifestKey) else {
+        // A manifest that cannot be fetched leaves the folder unjudged (a failure); one that
+        // is not a manifest is kept: gc never removes what it cannot read.
+        let bytes: [UInt8]
+        do {
+            bytes = try await retry.retrying { try await store.getBytes(bucket: options.bucket, key: manifestKey, maxSize: 8 << 20).bytes }
+        } catch let error as ObjectStorageError where error.code == .invalidArgument {
+            // Larger than any manifest.
+            return .keep("unreadable_manifest")
+        } catch {
+            return .failed("cannot read \(manifestKey): \(error)")
+        }
+        guard let manifest = try? ManifestCoding.decoder().decode(ProcessedData.self, from: Data(bytes)) else {
             return .keep("unreadable_manifest")
         }
         let pipeline = manifest.pipeline.name

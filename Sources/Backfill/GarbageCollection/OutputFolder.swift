@@ -28,7 +28,7 @@ struct OutputFolderGrouper {
         let rest = object.key.dropFirst(root.count)
         guard let slash = rest.firstIndex(of: "/") else { return nil }
         let fileId = String(rest[..<slash])
-        guard let prefix = layout.filePrefix(fileId: fileId), object.key.hasPrefix(prefix),
+        guard !fileId.isEmpty, let prefix = layout.filePrefix(fileId: fileId), object.key.hasPrefix(prefix),
               !object.key.dropFirst(prefix.count).contains("/")
         else { return nil }
         if current?.prefix == prefix {

@@ -19,7 +19,8 @@ struct GCCommand: AsyncParsableCommand {
             and anything else in the bucket are never touched. Reports by default; --delete removes what it reports \
             (tombstones of deleted files stay). Folders with an object younger than --min-age are kept, as a job \
             may be writing them. Progress is saved in a checkpoint: run the same command again after Ctrl-C and it \
-            continues where it stopped. Exits 1 when a folder could not be checked or emptied, 130 when interrupted.
+            continues where it stopped. Exits 1 when a folder could not be checked or emptied, 130 when interrupted, \
+            2 when the layout, PREFIX or bucket cannot be walked.
             """
     )
 
@@ -47,7 +48,10 @@ struct GCCommand: AsyncParsableCommand {
         let logger = Logger(label: "mediad.gc")
         let layout = DerivativeLayout(template: configuration.keyTemplate)
         let (bucket, prefix) = try parseTarget(layout: layout)
-        if let problem = GarbageCollector.problem(with: layout, prefix: prefix) { throw ValidationError(problem) }
+        if let problem = GarbageCollector.problem(with: layout, prefix: prefix) {
+            printError("gc: \(problem)")
+            throw ExitCode(2)
+        }
         let pipelines: PipelineSet
         do {
             pipelines = try PipelineLoader.loadDirectory(URL(fileURLWithPath: configuration.pipelines))
@@ -92,6 +96,12 @@ struct GCCommand: AsyncParsableCommand {
         signals.cancel()
         display.finish()
         if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
+        if let failure = summary.listingFailure {
+            if summary.folders > 0 { print(summary.table(deleting: delete)) }
+            let resume = FileManager.default.fileExists(atPath: url.path) ? "; run the same command again to continue (checkpoint \(url.path))" : ""
+            printError("gc: cannot list s3://\(bucket)/\(prefix): \(failure)\(resume)")
+            throw ExitCode(2)
+        }
         print(summary.table(deleting: delete))
         if summary.interrupted {
             printError("interrupted: run the same command again to continue (checkpoint \(url.path))")
@@ -110,6 +120,8 @@ struct GCCommand: AsyncParsableCommand {
             throw ValidationError("expected s3://BUCKET[/PREFIX], got '\(target)'")
         }
         let prefix = String(location.dropFirst(bucket.count).drop { $0 == "/" })
-        return (bucket, prefix.isEmpty ? layout.prefix ?? "" : prefix)
+        // `s3://BUCKET/derived` names the layout's root as much as `derived/` does.
+        if let root = layout.prefix, prefix.isEmpty || prefix + "/" == root { return (bucket, root) }
+        return (bucket, prefix)
     }
 }
