@@ -168,7 +168,7 @@ public struct MediaProcessor: Sendable {
             }
             chosen = pipeline
         }
-        return .run(PipelineWork(file: request.file, size: size, sniffed: sniffed, pipeline: chosen, workDirectory: work, warnings: warnings))
+        return .run(PipelineWork(file: request.file, size: size, sniffed: sniffed, pipeline: chosen, workDirectory: work, warnings: warnings, knownDigests: request.knownDigests))
     }
 
     /// The processed data of a run, with the uploader's checksum held against the bytes.

@@ -23,6 +23,8 @@ public struct PipelineWork: Sendable {
     /// The job's private directory; derivative files are written inside it.
     public var workDirectory: URL
     public var warnings: [ProcessingIssue]
+    /// Digests the download computed over this file.
+    public var knownDigests = KnownDigests()
 }
 
 /// Runs pipelines on the bounded pool: in this process or in worker processes.
@@ -69,6 +71,7 @@ public struct InProcessExecutor: PipelineExecutor {
                 file: work.file, size: work.size, sniffed: work.sniffed, pipeline: work.pipeline,
                 workDirectory: work.workDirectory, logger: logger)
             job.warnings = work.warnings
+            job.knownDigests = work.knownDigests
             return (runner.run(job), started)
         }
     }
@@ -118,7 +121,7 @@ public struct ProcessExecutor: PipelineExecutor {
                 id: 0, file: work.file.path, size: work.size, sniffed: work.sniffed,
                 pipeline: PipelineSource(name: work.pipeline.name, version: work.pipeline.version, yaml: work.pipeline.sourceText ?? ""),
                 outputDirectory: work.workDirectory.path, memoryLimit: limits.maxMemory,
-                cpuSeconds: Self.cpuBudget(work.pipeline), warnings: work.warnings)
+                cpuSeconds: Self.cpuBudget(work.pipeline), warnings: work.warnings, knownDigests: work.knownDigests)
             switch try await supervisor.run(job, stageTimeout: limits.stageTimeout) {
             case .finished(let result):
                 return (Self.confined(result.outcome, to: work.workDirectory), started)

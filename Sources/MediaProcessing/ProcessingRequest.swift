@@ -22,6 +22,8 @@ public struct ProcessingRequest: Sendable {
     public var attempt: Int
     /// Worker slots the job takes (a video transcode may take more than a photo).
     public var weight: Int
+    /// Digests computed over the file while it was downloaded.
+    public var knownDigests = KnownDigests()
     /// Called once the job holds its slots, right before decoding starts (the daemon counts
     /// the start against the file there, not while the job waits in the queue).
     public var willStart: (@Sendable () async -> Void)?
@@ -53,5 +55,6 @@ extension ProcessingRequest {
             file: file, fileId: job.fileId, ownerId: job.ownerId, albumId: job.albumId, sourceBucket: job.bucket,
             sourceKey: job.key, etag: info.etag, declaredContentType: job.contentType ?? info.contentType,
             pipelineOverride: job.pipeline, expectedSHA256: job.sha256, attempt: job.attempt, weight: job.weight)
+        knownDigests = KnownDigests(sha256: info.sha256, md5: info.md5)
     }
 }

@@ -22,6 +22,7 @@ extension LocalObjectStore {
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
                 let (size, md5, sha256) = try Self.copy(from: store.objectPath(bucket, key), to: temporary, sync: false, sha256: true)
                 info.sha256 = sha256
+                info.md5 = md5
                 guard size == info.size, md5 == info.etag else {
                     throw ObjectStorageError(.integrity, "\(bucket)/\(key) changed while being read", isRetryable: true)
                 }

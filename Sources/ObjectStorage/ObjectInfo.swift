@@ -23,6 +23,8 @@ public struct ObjectInfo: Sendable, Hashable {
     /// SHA-256 of the bytes (hex), known after a download that hashed them as they streamed;
     /// nil from head, list and put.
     public var sha256: String?
+    /// MD5 of the bytes (hex), known after a download that hashed them; nil otherwise.
+    public var md5: String?
 
     /// Creates a description of an object.
     public init(

@@ -69,6 +69,7 @@ extension S3ObjectStore {
         }
         try await verify(download, info: info, headers: response.headers, operation: operation)
         info.sha256 = S3Encoding.hex(download.sha256.finalize())
+        info.md5 = S3Encoding.hex(download.md5.finalize())
         return info
     }
 

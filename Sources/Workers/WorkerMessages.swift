@@ -17,11 +17,14 @@ public struct WorkerJob: Codable, Sendable {
     public var cpuSeconds: Int
     /// Warnings the parent already found (a declared type that disagrees with the bytes).
     public var warnings: [ProcessingIssue]
+    /// Digests the parent computed while downloading the file.
+    public var knownDigests: KnownDigests?
 
     public init(
         id: UInt64, file: String, size: Int64, sniffed: SniffedType, pipeline: PipelineSource, outputDirectory: String,
-        memoryLimit: Int64, cpuSeconds: Int, warnings: [ProcessingIssue] = []
+        memoryLimit: Int64, cpuSeconds: Int, warnings: [ProcessingIssue] = [], knownDigests: KnownDigests? = nil
     ) {
+        self.knownDigests = knownDigests
         self.id = id
         self.file = file
         self.size = size

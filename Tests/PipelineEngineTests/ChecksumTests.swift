@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MediadTestSupport
 import PipelineEngine
 import Testing
@@ -34,5 +35,28 @@ struct ChecksumTests {
     func missingFile() {
         let error = #expect(throws: StageFailure.self) { try Checksummer.digest(file: URL(fileURLWithPath: "/nonexistent/file")) }
         #expect(error?.code == .ioError)
+    }
+
+    @Test("the checksum stage takes digests the download already computed, and reads the file only for the missing one")
+    func knownDigests() throws {
+        let pipeline = try PipelineLoader.parse(
+            "name: c\nversion: 1\nmatch: {mediaTypes: [image]}\nstages:\n  - stage: checksum\n", file: "c.yaml")
+        let file = TestPaths.image("exif-rich.jpg")
+        func run(_ known: KnownDigests) throws -> JobContext {
+            let job = JobContext(
+                file: file, size: 1, sniffed: SniffedType(mediaType: .image, contentType: "image/jpeg", format: "jpeg"),
+                pipeline: pipeline, workDirectory: FileManager.default.temporaryDirectory, logger: Logger.quiet)
+            job.knownDigests = known
+            try ChecksumStage().run(pipeline.stages[0], job: job)
+            return job
+        }
+        let computed = try Checksummer.digest(file: file)
+        // A known value is taken as is (here a marker, to show the file was not read for it).
+        let both = try run(KnownDigests(sha256: "known-sha", md5: "known-md5"))
+        #expect(both.sha256 == "known-sha" && both.md5 == "known-md5")
+        let half = try run(KnownDigests(sha256: "known-sha"))
+        #expect(half.sha256 == "known-sha" && half.md5 == computed.md5)
+        let none = try run(KnownDigests())
+        #expect(none.sha256 == computed.sha256 && none.md5 == computed.md5)
     }
 }

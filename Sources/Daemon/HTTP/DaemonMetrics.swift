@@ -31,7 +31,8 @@ public struct DaemonMetrics: Sendable {
     }
 
     /// A whole job, from reading the source to its outcome (not the emit): `processed`,
-    /// answered from the `manifest`, or outputs copied for identical `content`.
+    /// answered from the `manifest`, or outputs copied for identical `content` (downloaded
+    /// and hashed) or `content_promised` (the event's sha256 and the store's MD5: no download).
     public func job(_ path: String, duration: Duration) {
         Timer(label: "mediad_job_duration_seconds", dimensions: [("path", path)], factory: factory)
             .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)

@@ -45,7 +45,8 @@ extension MediaDaemon {
             await jobs.recorded(outcome)
             if outcome.reused { metrics.reused() }
             if outcome.reusedContent { metrics.contentReused() }
-            metrics.job(outcome.reused ? "manifest" : outcome.reusedContent ? "content" : "processed", duration: elapsed)
+            let path = outcome.reused ? "manifest" : !outcome.reusedContent ? "processed" : outcome.bytesIn > 0 ? "content" : "content_promised"
+            metrics.job(path, duration: elapsed)
             metrics.outcome(outcome.data.status.rawValue)
             metrics.bytes(in: outcome.bytesIn, out: outcome.bytesOut)
             if !outcome.reused {

@@ -38,6 +38,7 @@ struct WorkerCommand: ParsableCommand {
                     file: URL(fileURLWithPath: job.file), size: job.size, sniffed: job.sniffed, pipeline: pipeline,
                     workDirectory: URL(fileURLWithPath: job.outputDirectory), logger: logger)
                 context.warnings = job.warnings
+                context.knownDigests = job.knownDigests ?? KnownDigests()
                 return runner.run(context, onStage: onStage)
             })
         return host.run()

@@ -16,6 +16,9 @@ public final class JobContext {
     public var metadata = MediaMetadata()
     public var sha256: String?
     public var md5: String?
+    /// Digests already computed over these very bytes (while the download streamed): the
+    /// checksum stage takes them instead of reading the file again.
+    public var knownDigests = KnownDigests()
     public private(set) var outputs: [ProducedOutput] = []
     /// Images produced for later stages (a video's poster frame), by stage name.
     public private(set) var images: [String: URL] = [:]
@@ -73,5 +76,16 @@ public struct ProducedOutput: Codable, Sendable {
     public init(derivative: Derivative, file: URL?) {
         self.derivative = derivative
         self.file = file
+    }
+}
+
+/// Digests of a job's file computed before the pipeline ran; nil where unknown.
+public struct KnownDigests: Codable, Sendable, Equatable {
+    public var sha256: String?
+    public var md5: String?
+
+    public init(sha256: String? = nil, md5: String? = nil) {
+        self.sha256 = sha256
+        self.md5 = md5
     }
 }

@@ -61,8 +61,11 @@ public struct ChecksumStage: StageRunner {
 
     public func run(_ stage: StageDefinition, job: JobContext) throws(StageFailure) {
         guard case .checksum(let spec) = stage.kind else { return }
-        let digests = try Checksummer.digest(file: job.file, sha256: spec.sha256, md5: spec.md5)
-        job.sha256 = digests.sha256
-        job.md5 = digests.md5
+        let known = job.knownDigests
+        let needSHA256 = spec.sha256 && known.sha256 == nil
+        let needMD5 = spec.md5 && known.md5 == nil
+        let digests = needSHA256 || needMD5 ? try Checksummer.digest(file: job.file, sha256: needSHA256, md5: needMD5) : nil
+        job.sha256 = spec.sha256 ? known.sha256 ?? digests?.sha256 : nil
+        job.md5 = spec.md5 ? known.md5 ?? digests?.md5 : nil
     }
 }
