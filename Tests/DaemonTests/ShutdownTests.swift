@@ -16,11 +16,16 @@ struct ShutdownTests {
         let root = first.root
         defer { try? FileManager.default.removeItem(at: root) }
         let store = LocalObjectStore(root: root)
-        _ = try await store.put(bucket: "uploads", key: "in/pano.jpg", file: TestPaths.image("panorama.jpg"), options: PutOptions())
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]))
         let count = 16
+        // Distinct bytes per file (a trailer after the image), so no job is answered by
+        // copying another's outputs: each one decodes, and the load is still running at SIGTERM.
+        let panorama = try Data(contentsOf: TestPaths.image("panorama.jpg"))
         for index in 0..<count {
-            _ = try await producer.send(topic: "file.uploaded", key: Array("sig-\(index)".utf8), value: try DaemonHarness.cloudEvent(fileId: "sig-\(index)", key: "in/pano.jpg"))
+            _ = try await store.put(bucket: "uploads", key: "in/pano-\(index).jpg", data: panorama + Data("copy \(index)".utf8), options: PutOptions())
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]))
+        for index in 0..<count {
+            _ = try await producer.send(topic: "file.uploaded", key: Array("sig-\(index)".utf8), value: try DaemonHarness.cloudEvent(fileId: "sig-\(index)", key: "in/pano-\(index).jpg"))
         }
         await producer.close()
 
