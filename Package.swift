@@ -97,6 +97,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ", "CRabbitMQShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Events",
             dependencies: ["PipelineEngine", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
@@ -175,6 +183,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "MediadTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: ["AMQP", "MediadTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
