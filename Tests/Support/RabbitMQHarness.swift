@@ -84,6 +84,7 @@ public final class RabbitMQHarness: Sendable {
             default_permissions.read = .*
             default_permissions.write = .*
             default_user_tags.administrator = true
+            collect_statistics_interval = 500
             log.console = false
             log.file.level = info
             """.write(to: config, atomically: true, encoding: .utf8)
@@ -203,7 +204,9 @@ public final class RabbitMQHarness: Sendable {
         try await rabbitmqctl(["set_vm_memory_high_watermark", "\(fraction)"])
     }
 
-    /// Per queue of `vhost`: ready and unacked messages, and consumers.
+    /// Per queue of `vhost`: ready and unacked messages, and consumers. These are the
+    /// broker's statistics, emitted every `collect_statistics_interval` (500 ms here): wait
+    /// for a count rather than expect it at once.
     public func queues(in vhost: String) async throws -> [String: (ready: Int, unacked: Int, consumers: Int)] {
         let listing = try await rabbitmqctl([
             "list_queues", "-p", vhost, "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged", "consumers",
