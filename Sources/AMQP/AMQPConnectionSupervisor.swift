@@ -55,10 +55,12 @@ public final class AMQPConnectionSupervisor: Sendable {
     }
 
     deinit {
-        state.withLock { state in
+        let listeners = state.withLock { state in
             state.task?.cancel()
-            for listener in state.listeners.values { listener.finish() }
+            defer { state.listeners.removeAll() }
+            return Array(state.listeners.values)
         }
+        for listener in listeners { listener.finish() }
     }
 
     /// Starts connecting (once; later calls do nothing).
@@ -220,12 +222,14 @@ public final class AMQPConnectionSupervisor: Sendable {
         }
         for consumer in consumers { consumer.buffer.finish() }
         set(.closed)
-        state.withLock { state in
+        let listeners = state.withLock { state in
             state.connection = nil
             state.publisher = nil
-            for listener in state.listeners.values { listener.finish() }
-            state.listeners.removeAll()
+            defer { state.listeners.removeAll() }
+            return Array(state.listeners.values)
         }
+        // Outside the lock: finishing runs `onTermination`, which takes it.
+        for listener in listeners { listener.finish() }
     }
 
     // MARK: The supervision loop.

@@ -134,3 +134,13 @@ func publishAll(_ publisher: AMQPPublisher, _ bodies: [String], exchange: String
         try await group.waitForAll()
     }
 }
+
+/// What an operation ended with, as a value.
+func outcome(_ body: () async throws(AMQPError) -> Void) async -> Result<Void, AMQPError> {
+    do throws(AMQPError) {
+        try await body()
+        return .success(())
+    } catch {
+        return .failure(error)
+    }
+}
