@@ -144,3 +144,10 @@ func outcome(_ body: () async throws(AMQPError) -> Void) async -> Result<Void, A
         return .failure(error)
     }
 }
+
+/// A counter tasks can share.
+final class Counter: Sendable {
+    private let storage = Atomic<Int>(0)
+    var value: Int { storage.load(ordering: .acquiring) }
+    func increment() { storage.add(1, ordering: .acquiringAndReleasing) }
+}
