@@ -22,6 +22,7 @@ test_apt_packages=(
   binutils                           # readelf: the libraries the mediad binary names (docker/Dockerfile check)
   rabbitmq-server                    # a real RabbitMQ broker (RabbitMQHarness runs it on loopback)
   amqp-tools                         # amqp-publish, amqp-get: a second client for the AMQP tests
+  openssl                            # a CA and certificate for the broker's TLS listener
 )
 pip_modules=(
   "jsonschema:jsonschema"            # validates outputs against schemas/

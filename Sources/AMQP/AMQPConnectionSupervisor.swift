@@ -253,6 +253,10 @@ public final class AMQPConnectionSupervisor: Sendable {
             do throws(AMQPError) {
                 let opened = try await AMQPConnection.connect(configuration, logger: logger)
                 connection = opened
+                if isStopping {
+                    await opened.close()
+                    break
+                }
                 try await opened.declare(topology)
                 let publisher = try await opened.makePublisher()
                 let (generation, consumers): (Int, [AMQPSupervisedConsumer]) = state.withLock { state in
@@ -269,6 +273,7 @@ public final class AMQPConnectionSupervisor: Sendable {
                 for await event in opened.events {
                     if case .closed(let error) = event { lost = error }
                 }
+                if isStopping { await opened.close() }
                 state.withLock { state in
                     if state.connection === opened {
                         state.connection = nil
@@ -314,23 +319,26 @@ public final class AMQPConnectionSupervisor: Sendable {
         var current = started
         var attempt = 0
         while true {
-            var cancelled = false
+            // Re-consume after a broker cancel, or after the broker closed only the channel.
+            var restart = false
             for await event in current.events {
                 switch event {
                 case .delivery(let delivery): consumer.buffer.append(.delivery(delivery))
                 case .cancelledByBroker:
-                    cancelled = true
+                    restart = true
                     consumer.buffer.append(.cancelledByBroker)
-                case .closed(let error): consumer.buffer.append(.interrupted(error))
+                case .closed(let error):
+                    restart = !error.isConnectionLost
+                    consumer.buffer.append(.interrupted(error))
                 }
             }
-            guard cancelled, let again = await reconsume(consumer, on: connection, generation: generation, attempt: &attempt) else { return }
+            guard restart, let again = await reconsume(consumer, on: connection, generation: generation, attempt: &attempt) else { return }
             current = again
         }
     }
 
-    /// After the broker cancelled `consumer` (its queue was deleted…): declares the topology
-    /// again and re-consumes, with backoff, while the connection is up and the consumer wanted.
+    /// After the broker cancelled `consumer` (its queue was deleted…) or closed its channel:
+    /// declares the topology again and re-consumes, with backoff, while the connection is up and the consumer wanted.
     private func reconsume(
         _ consumer: AMQPSupervisedConsumer, on connection: AMQPConnection, generation: Int, attempt: inout Int
     ) async -> AMQPConsumer? {

@@ -89,3 +89,47 @@ extension AMQPSuite {
         }
     }
 }
+
+extension AMQPSuite {
+    @Suite("TLS: amqps:// through librabbitmq's OpenSSL socket")
+    struct TLS {
+        @Test("amqps with the run's CA verifies the broker and works; an unknown CA or a wrong host name is refused")
+        func amqps() async throws {
+            let context = try await AMQPTestContext.make("tls")
+            let broker = context.broker
+            let vhost = context.vhost.name
+            let uri = "amqps://\(context.vhost.username):\(context.vhost.password)@localhost:\(broker.tlsPort)/\(vhost)"
+            var configuration = try AMQPConfiguration(uri: uri + "?cacertfile=\(broker.caCertificateFile)&connection_name=tls-test")
+            #expect(configuration.tls?.verifyPeer == true && configuration.tls?.verifyHostname == true)
+            configuration.heartbeat = .seconds(5)
+            let connection = try await AMQPConnection.connect(configuration, logger: AMQPTestContext.logger("tls"))
+            try await connection.declare(context.queueTopology("secure"))
+            let publisher = try await connection.makePublisher()
+            try await publisher.publish(message("over tls"), exchange: "secure.x", routingKey: "secure")
+            let consumer = try await connection.consume(queue: "secure")
+            let recorder = Recorder(consumer.events)
+            try await recorder.wait(for: "the delivery") { $0.count >= 1 }
+            #expect(recorder.bodies == ["over tls"])
+            try await consumer.ack(recorder.deliveries[0])
+            let listing = try await broker.rabbitmqctl(["list_connections", "-q", "--no-table-headers", "ssl", "client_properties"])
+            #expect(listing.split(separator: "\n").contains { $0.hasPrefix("true") && $0.contains("tls-test") }, "\(listing)")
+            await connection.close()
+
+            // The system's CAs do not know this run's CA.
+            let unknownCA = try AMQPConfiguration(uri: uri)
+            await #expect {
+                _ = try await AMQPConnection.connect(unknownCA, logger: AMQPTestContext.logger("tls"))
+            } throws: { ($0 as? AMQPError)?.code == .sslPeerVerifyFailed }
+            // The certificate names localhost, not 127.0.0.1.
+            var wrongHost = try AMQPConfiguration(uri: uri + "?cacertfile=\(broker.caCertificateFile)")
+            wrongHost.host = "127.0.0.1"
+            await #expect {
+                _ = try await AMQPConnection.connect(wrongHost, logger: AMQPTestContext.logger("tls"))
+            } throws: { ($0 as? AMQPError)?.code == .sslHostnameVerifyFailed }
+            wrongHost.tls?.verifyHostname = false
+            let unchecked = try await AMQPConnection.connect(wrongHost, logger: AMQPTestContext.logger("tls"))
+            #expect(unchecked.isOpen)
+            await unchecked.close()
+        }
+    }
+}

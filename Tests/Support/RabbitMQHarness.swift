@@ -14,6 +14,8 @@ import Synchronization
 ///   `rabbitmq` user with `su` (losing the environment); the harness calls the scripts in
 ///   `/usr/lib/rabbitmq/bin` as root instead. Erlang starts `epmd` itself when none runs
 ///   (no systemd needed).
+/// - A TLS listener too (`tlsPort`), with a certificate for `localhost` (DNS name only)
+///   signed by a CA made for this run with `openssl` (`caCertificateFile`).
 /// - Each suite gets a fresh vhost (`makeVirtualHost`: `add_vhost`, `set_permissions` for
 ///   the harness user, which `default_user` creates at first boot).
 /// - Fails loudly (`CommandError` with the broker's output), never skips, when the server is
@@ -27,6 +29,10 @@ public final class RabbitMQHarness: Sendable {
     public let nodeName: String
     /// The AMQP port on 127.0.0.1.
     public let port: UInt16
+    /// The AMQPS port on 127.0.0.1; its certificate names `localhost` only.
+    public let tlsPort: UInt16
+    /// The PEM file of the CA that signed the broker's certificate.
+    public var caCertificateFile: String { directory.appendingPathComponent("ca.pem").path }
     /// Holds mnesia/, log/, rabbitmq.conf and the Erlang cookie; removed at process exit
     /// only if `stop()` runs.
     public let directory: URL
@@ -54,9 +60,10 @@ public final class RabbitMQHarness: Sendable {
         return try await task.value
     }
 
-    private init(nodeName: String, port: UInt16, directory: URL, username: String, password: String, server: ServerProcess, environment: [String: String]) {
+    private init(nodeName: String, port: UInt16, tlsPort: UInt16, directory: URL, username: String, password: String, server: ServerProcess, environment: [String: String]) {
         self.nodeName = nodeName
         self.port = port
+        self.tlsPort = tlsPort
         self.directory = directory
         self.username = username
         self.password = password
@@ -71,13 +78,20 @@ public final class RabbitMQHarness: Sendable {
             throw CommandError(description: "rabbitmq-server is not installed (\(script)): run `scripts/setup.sh --test`")
         }
         let directory = try TestPaths.temporaryDirectory("rabbitmq")
-        let ports = try LoopbackPorts.free(2)
+        let ports = try LoopbackPorts.free(3)
+        try makeCertificates(in: directory)
         let node = "mediad-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))@localhost"
         let username = "mediad-test"
         let password = UUID().uuidString
         let config = directory.appendingPathComponent("rabbitmq.conf")
         try """
             listeners.tcp.default = 127.0.0.1:\(ports[0])
+            listeners.ssl.default = 127.0.0.1:\(ports[2])
+            ssl_options.cacertfile = \(directory.appendingPathComponent("ca.pem").path)
+            ssl_options.certfile = \(directory.appendingPathComponent("server.pem").path)
+            ssl_options.keyfile = \(directory.appendingPathComponent("server.key").path)
+            ssl_options.verify = verify_none
+            ssl_options.fail_if_no_peer_cert = false
             default_user = \(username)
             default_pass = \(password)
             default_permissions.configure = .*
@@ -112,13 +126,14 @@ public final class RabbitMQHarness: Sendable {
             name: "rabbitmq-server", executable: script, arguments: [],
             logFile: directory.appendingPathComponent("stdout.log"), environment: environment)
         let harness = RabbitMQHarness(
-            nodeName: node, port: ports[0], directory: directory, username: username, password: password,
+            nodeName: node, port: ports[0], tlsPort: ports[2], directory: directory, username: username, password: password,
             server: server, environment: environment)
         do {
             try server.launch()
             let port = ports[0]
+            let tlsPort = ports[2]
             try server.waitUntilReady(timeout: timeout) {
-                server.log.contains("completed with") && LoopbackPorts.isListening(port)
+                server.log.contains("completed with") && LoopbackPorts.isListening(port) && LoopbackPorts.isListening(tlsPort)
             }
             _ = try harness.rabbitmqctlBlocking(["await_startup", "--timeout", "60"])
         } catch {
@@ -127,6 +142,23 @@ public final class RabbitMQHarness: Sendable {
             throw CommandError(description: "RabbitMQ did not start: \(error)\n--- \(node).log ---\n\(log.suffix(4000))")
         }
         return harness
+    }
+
+    /// A CA, and a server certificate for `localhost` it signed (`openssl`).
+    private static func makeCertificates(in directory: URL) throws {
+        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        try "subjectAltName=DNS:localhost\n".write(toFile: file("server.ext"), atomically: true, encoding: .utf8)
+        for arguments in [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "3", "-subj", "/CN=mediad test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=localhost"],
+            [
+                "x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial",
+                "-out", file("server.pem"), "-days", "3", "-extfile", file("server.ext"),
+            ],
+        ] {
+            let result = try Command.run(["openssl"] + arguments)
+            guard result.status == 0 else { throw CommandError(description: "openssl \(arguments[0]) failed: \(result.stderr)") }
+        }
     }
 
     public var pid: Int32? { server.pid }
