@@ -23,7 +23,7 @@ import Synchronization
 /// outstanding publishes; its deliveries are void (the broker redelivers them, and
 /// settling them throws `.staleDelivery`). Make a new connection, or let
 /// `AMQPConnectionSupervisor` do it.
-public final class AMQPConnection: Sendable {
+public final class AMQPConnection: AMQPDeliverySettling {
     let core: ConnectionCore
 
     private init(core: ConnectionCore) {
@@ -144,27 +144,7 @@ public final class AMQPConnection: Sendable {
         try await core.performDeferred { driver, complete in driver.get(from: queue, complete: complete) }
     }
 
-    /// Acks a delivery (and, with `multiple`, every earlier one of its channel).
-    ///
-    /// - Throws: `.staleDelivery` for a delivery of another connection or of a channel that
-    ///   closed (nothing is sent: the broker redelivers it), `.unknownDeliveryTag` for one
-    ///   settled already, a lost connection.
-    public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) async throws(AMQPError) {
-        try await settle(delivery, .ack, multiple: multiple)
-    }
-
-    /// Nacks a delivery: back to the queue (`requeue`, redelivered with `redelivered` set,
-    /// counted by a quorum queue's `x-delivery-limit`) or dead-lettered/dropped.
-    public func nack(_ delivery: AMQPDelivery, multiple: Bool = false, requeue: Bool = true) async throws(AMQPError) {
-        try await settle(delivery, .nack(requeue: requeue), multiple: multiple)
-    }
-
-    /// Rejects one delivery: dead-lettered (or dropped) unless `requeue`.
-    public func reject(_ delivery: AMQPDelivery, requeue: Bool = false) async throws(AMQPError) {
-        try await settle(delivery, .reject(requeue: requeue), multiple: false)
-    }
-
-    private func settle(_ delivery: AMQPDelivery, _ settlement: ConnectionDriver.Settlement, multiple: Bool) async throws(AMQPError) {
+    public func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement, multiple: Bool = false) async throws(AMQPError) {
         let token = delivery.token
         guard token.connectionID == core.id else {
             throw AMQPError(code: .staleDelivery, message: "delivery #\(token.deliveryTag) came from another connection: not settled here (the broker redelivers it)")

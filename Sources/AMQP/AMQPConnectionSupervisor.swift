@@ -23,7 +23,7 @@ import Synchronization
 ///     }
 /// }
 /// ```
-public final class AMQPConnectionSupervisor: Sendable {
+public final class AMQPConnectionSupervisor: AMQPDeliverySettling {
     private struct State {
         var phase: AMQPConnectionState = .connecting(attempt: 1)
         var started = false
@@ -156,17 +156,9 @@ public final class AMQPConnectionSupervisor: Sendable {
         try await currentConnection().get(from: queue)
     }
 
-    /// Acks on the connection that delivered it; `.staleDelivery` if that one is gone.
-    public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) async throws(AMQPError) {
-        try await deliveringConnection(delivery).ack(delivery, multiple: multiple)
-    }
-
-    public func nack(_ delivery: AMQPDelivery, multiple: Bool = false, requeue: Bool = true) async throws(AMQPError) {
-        try await deliveringConnection(delivery).nack(delivery, multiple: multiple, requeue: requeue)
-    }
-
-    public func reject(_ delivery: AMQPDelivery, requeue: Bool = false) async throws(AMQPError) {
-        try await deliveringConnection(delivery).reject(delivery, requeue: requeue)
+    /// Settles on the connection that delivered it; `.staleDelivery` if that one is gone.
+    public func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement, multiple: Bool = false) async throws(AMQPError) {
+        try await deliveringConnection(delivery).settle(delivery, settlement, multiple: multiple)
     }
 
     private func currentConnection() throws(AMQPError) -> AMQPConnection {
@@ -364,7 +356,7 @@ public final class AMQPConnectionSupervisor: Sendable {
 }
 
 /// A consumer the supervisor starts on every connection: its events span reconnects.
-public final class AMQPSupervisedConsumer: Sendable {
+public final class AMQPSupervisedConsumer: AMQPDeliverySettling {
     public enum Event: Sendable {
         /// A message: settle it through the supervisor (or this consumer).
         case delivery(AMQPDelivery)
@@ -423,15 +415,7 @@ public final class AMQPSupervisedConsumer: Sendable {
         buffer.finish()
     }
 
-    public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) async throws(AMQPError) {
-        try await supervisor.ack(delivery, multiple: multiple)
-    }
-
-    public func nack(_ delivery: AMQPDelivery, multiple: Bool = false, requeue: Bool = true) async throws(AMQPError) {
-        try await supervisor.nack(delivery, multiple: multiple, requeue: requeue)
-    }
-
-    public func reject(_ delivery: AMQPDelivery, requeue: Bool = false) async throws(AMQPError) {
-        try await supervisor.reject(delivery, requeue: requeue)
+    public func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement, multiple: Bool = false) async throws(AMQPError) {
+        try await supervisor.settle(delivery, settlement, multiple: multiple)
     }
 }

@@ -1,6 +1,6 @@
 /// A consumer on its own channel: deliveries (manual acks) and the broker's cancel, as
 /// `events`. `basic.qos` bounds the unsettled deliveries to `prefetch`.
-public final class AMQPConsumer: Sendable {
+public final class AMQPConsumer: AMQPDeliverySettling {
     public let connection: AMQPConnection
     public let queue: String
     public let consumerTag: String
@@ -23,16 +23,8 @@ public final class AMQPConsumer: Sendable {
     /// `cancel()`, `close()` or the connection's close. One reader at a time.
     public var events: AMQPEventSequence<AMQPConsumerEvent> { sink.buffer.sequence }
 
-    public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) async throws(AMQPError) {
-        try await connection.ack(delivery, multiple: multiple)
-    }
-
-    public func nack(_ delivery: AMQPDelivery, multiple: Bool = false, requeue: Bool = true) async throws(AMQPError) {
-        try await connection.nack(delivery, multiple: multiple, requeue: requeue)
-    }
-
-    public func reject(_ delivery: AMQPDelivery, requeue: Bool = false) async throws(AMQPError) {
-        try await connection.reject(delivery, requeue: requeue)
+    public func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement, multiple: Bool = false) async throws(AMQPError) {
+        try await connection.settle(delivery, settlement, multiple: multiple)
     }
 
     /// `basic.cancel`: the broker sends nothing more; `events` finishes after what was

@@ -50,10 +50,23 @@ extension AMQPSuite {
             generation == 1 && count > 5
         }
 
-        /// After the fault: the held deliveries cannot be acked (stale), come back
-        /// redelivered, and in the end every body is acked exactly once and the queue is empty.
-        static func checkRecovery(_ consumer: AckingConsumer, supervisor: AMQPConnectionSupervisor, context: AMQPTestContext, queue: String) async throws {
-            try await waitUntil("the consumer to resume on a new connection") { consumer.record.generations.count >= 2 }
+        /// Seeds 20 jobs, starts a supervisor named `label` and a consumer that acks 5 of them
+        /// and holds the next 5 unacked (`holdAfterFive`); returns once it does.
+        static func startHolding(_ label: String) async throws -> (AMQPTestContext, AMQPConnectionSupervisor, StateLog, AckingConsumer) {
+            let context = try await AMQPTestContext.make(label)
+            try await seed(context, queue: "jobs", bodies: bodies)
+            let supervisor = try supervisor(context, name: label, queue: "jobs")
+            let states = StateLog(supervisor)
+            let consumer = AckingConsumer(supervisor.consumer(queue: "jobs", prefetch: 5), supervisor: supervisor, hold: holdAfterFive)
+            supervisor.start()
+            try await supervisor.waitUntilConnected(timeout: .seconds(30))
+            try await waitUntil("5 acked and 5 held") { consumer.record.acked.count == 5 && consumer.record.held.count == 5 }
+            return (context, supervisor, states, consumer)
+        }
+
+        /// The 5 held deliveries of the lost connection: acking them now is refused as stale
+        /// (nothing is sent on the new connection).
+        static func expectHeldStale(_ consumer: AckingConsumer, supervisor: AMQPConnectionSupervisor) async throws -> [AMQPDelivery] {
             let held = consumer.record.held
             #expect(held.count == 5, "5 deliveries were unacked when the connection went")
             for delivery in held {
@@ -61,6 +74,14 @@ extension AMQPSuite {
                     try await supervisor.ack(delivery)
                 } throws: { ($0 as? AMQPError)?.code == .staleDelivery }
             }
+            return held
+        }
+
+        /// After the fault: the held deliveries cannot be acked (stale), come back
+        /// redelivered, and in the end every body is acked exactly once and the queue is empty.
+        static func checkRecovery(_ consumer: AckingConsumer, supervisor: AMQPConnectionSupervisor, context: AMQPTestContext, queue: String) async throws {
+            try await waitUntil("the consumer to resume on a new connection") { consumer.record.generations.count >= 2 }
+            let held = try await expectHeldStale(consumer, supervisor: supervisor)
             try await waitUntil("every job acked") { Set(consumer.record.acked) == Set(bodies) }
             try await Task.sleep(for: .milliseconds(500))
             let record = consumer.record
@@ -75,15 +96,7 @@ extension AMQPSuite {
 
         @Test("rabbitmqctl close_connection mid-stream: loss reported, reconnect, unacked redelivered, each message acked once")
         func closedByBroker() async throws {
-            let context = try await AMQPTestContext.make("fault-close")
-            try await Self.seed(context, queue: "jobs", bodies: Self.bodies)
-            let supervisor = try Self.supervisor(context, name: "fault-close", queue: "jobs")
-            let states = StateLog(supervisor)
-            let input = supervisor.consumer(queue: "jobs", prefetch: 5)
-            let consumer = AckingConsumer(input, supervisor: supervisor, hold: Self.holdAfterFive)
-            supervisor.start()
-            try await supervisor.waitUntilConnected(timeout: .seconds(30))
-            try await waitUntil("5 acked and 5 held") { consumer.record.acked.count == 5 && consumer.record.held.count == 5 }
+            let (context, supervisor, states, consumer) = try await Self.startHolding("fault-close")
             let firstConnection = try #require(supervisor.connection)
 
             #expect(try await context.broker.closeConnections(named: "fault-close") == 1)
@@ -102,15 +115,7 @@ extension AMQPSuite {
 
         @Test("stop_app/start_app with messages in flight: reconnect with backoff, redelivery, confirmed publishes all arrive")
         func brokerRestart() async throws {
-            let context = try await AMQPTestContext.make("fault-restart")
-            try await Self.seed(context, queue: "jobs", bodies: Self.bodies)
-            let supervisor = try Self.supervisor(context, name: "fault-restart", queue: "jobs")
-            let states = StateLog(supervisor)
-            let input = supervisor.consumer(queue: "jobs", prefetch: 5)
-            let consumer = AckingConsumer(input, supervisor: supervisor, hold: Self.holdAfterFive)
-            supervisor.start()
-            try await supervisor.waitUntilConnected(timeout: .seconds(30))
-            try await waitUntil("5 acked and 5 held") { consumer.record.acked.count == 5 && consumer.record.held.count == 5 }
+            let (context, supervisor, states, consumer) = try await Self.startHolding("fault-restart")
 
             // A publisher keeps going through the outage: a publish either is confirmed or
             // throws; one that throws is retried once connected again.
@@ -149,13 +154,7 @@ extension AMQPSuite {
             try await waitUntil("every job and every confirmed extra acked") { Set(consumer.record.acked) == expected }
             #expect(!failures.withLock { $0 }.isEmpty, "some publishes failed during the outage (and were retried)")
             #expect(Set(confirmed.withLock { $0 }) == Set((0..<10).map { "extra-\($0)" }))
-            let held = consumer.record.held
-            #expect(held.count == 5)
-            for delivery in held {
-                await #expect {
-                    try await supervisor.ack(delivery)
-                } throws: { ($0 as? AMQPError)?.code == .staleDelivery }
-            }
+            let held = try await Self.expectHeldStale(consumer, supervisor: supervisor)
             let record = consumer.record
             // Jobs are acked once; an extra whose confirm was lost in the outage may have been
             // stored and republished, so it can arrive twice (at least once), never not at all.

@@ -81,16 +81,10 @@ extension ConnectionDriver {
         return try openChannel(.getter)
     }
 
-    enum Settlement: Sendable {
-        case ack
-        case nack(requeue: Bool)
-        case reject(requeue: Bool)
-    }
-
     /// Acks, nacks or rejects a delivery on the channel it came from. Refuses (without
     /// sending anything) a delivery of another connection or of a closed channel
     /// (`.staleDelivery`) and one settled already (`.unknownDeliveryTag`).
-    func settle(_ token: AMQPDeliveryToken, _ settlement: Settlement, multiple: Bool) throws(AMQPError) {
+    func settle(_ token: AMQPDeliveryToken, _ settlement: AMQPSettlement, multiple: Bool) throws(AMQPError) {
         let channel = try channel(for: token)
         let tag = token.deliveryTag
         guard channel.unacked.contains(tag) else {
