@@ -148,7 +148,26 @@ public final class AMQPConnectionSupervisor: AMQPDeliverySettling {
         guard let publisher = state.withLock({ $0.publisher }) else {
             throw AMQPError(code: .notConnected, message: "no AMQP connection: \(currentState)")
         }
-        try await publisher.publish(message, exchange: exchange, routingKey: routingKey, mandatory: mandatory, timeout: timeout)
+        do throws(AMQPError) {
+            try await publisher.publish(message, exchange: exchange, routingKey: routingKey, mandatory: mandatory, timeout: timeout)
+        } catch where error.isChannelClosed {
+            // The broker closed the publisher's channel (e.g. 404 for a missing exchange):
+            // later publishes get a new one on the same connection.
+            await replace(publisher)
+            throw error
+        }
+    }
+
+    private func replace(_ failed: AMQPPublisher) async {
+        guard state.withLock({ $0.publisher === failed }), failed.connection.isOpen else { return }
+        do throws(AMQPError) {
+            let replacement = try await failed.connection.makePublisher()
+            state.withLock { state in
+                if state.publisher === failed { state.publisher = replacement }
+            }
+        } catch {
+            logger.warning("Replacing a closed publisher channel failed", metadata: ["amqp.error": "\(error)"])
+        }
     }
 
     /// `basic.get` on the current connection (see `AMQPConnection.get(from:)`).

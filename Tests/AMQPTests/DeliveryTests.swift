@@ -129,6 +129,20 @@ extension AMQPSuite {
                 replayed.append(text(dead))
             }
             #expect(replayed == ["dead-0", "dead-1", "dead-2"])
+
+            // Concurrent gets take turns on the one getter channel: each gets its own message.
+            for index in 0..<4 {
+                try await publisher.publish(message("burst-\(index)"), exchange: "", routingKey: "dlq")
+            }
+            let burst = try await withThrowingTaskGroup(of: AMQPDelivery?.self) { group in
+                for _ in 0..<6 { group.addTask { try await connection.get(from: "dlq") } }
+                var got: [AMQPDelivery?] = []
+                for try await delivery in group { got.append(delivery) }
+                return got
+            }
+            #expect(burst.compactMap { $0.map(text) }.sorted() == (0..<4).map { "burst-\($0)" })
+            #expect(burst.filter { $0 == nil }.count == 2)
+            for delivery in burst.compactMap({ $0 }) { try await connection.ack(delivery) }
             try await waitUntil("the dlq to be empty") {
                 let counts = try await context.counts("dlq")
                 return counts?.ready == 0 && counts?.unacked == 0

@@ -155,7 +155,7 @@ extension AMQPSuite {
             await check.close()
         }
 
-        @Test("the supervisor re-declares and re-consumes after the broker cancelled its consumer (queue deleted)")
+        @Test("the supervisor re-consumes after the broker cancelled its consumer (queue deleted) and replaces a closed publisher channel")
         func reconsumeAfterCancel() async throws {
             let context = try await AMQPTestContext.make("reconsume")
             let supervisor = AMQPConnectionSupervisor(
@@ -172,6 +172,13 @@ extension AMQPSuite {
             #expect(input.isConsuming)
             try await supervisor.publish(message("after"), exchange: "q.x", routingKey: "q")
             try await waitUntil("the message on the re-declared queue") { consumer.record.acked == ["after"] }
+            // A publish the broker refuses by closing the publisher's channel: the next one
+            // goes out on a new channel of the same connection.
+            await #expect {
+                try await supervisor.publish(message("nowhere"), exchange: "no-such-exchange", routingKey: "q")
+            } throws: { ($0 as? AMQPError)?.code == .notFound }
+            try await supervisor.publish(message("again"), exchange: "q.x", routingKey: "q")
+            try await waitUntil("the next message") { consumer.record.acked == ["after", "again"] }
             #expect(consumer.record.interruptions.isEmpty, "the connection stayed up")
             await other.close()
             await supervisor.shutdown()

@@ -52,7 +52,12 @@ extension ConnectionDriver {
 
     /// `basic.get` on the getter channel: the next ready message (the content frames are
     /// read by the loop, which then calls `complete`), or `nil` when the queue is empty.
+    /// One get is in flight at a time: the others wait their turn (`startWaitingGets`).
     func get(from queue: String, complete: @escaping DriverChannel.GetCompletion) {
+        if isGetInFlight {
+            waitingGets.append((queue, complete))
+            return
+        }
         do throws(AMQPError) {
             let channel = try getterChannel()
             let pool = NativePool()
@@ -73,6 +78,18 @@ extension ConnectionDriver {
             ))
         } catch {
             complete(.failure(error))
+        }
+    }
+
+    private var isGetInFlight: Bool {
+        channels.values.contains { if case .getter = $0.role { $0.pendingGet != nil } else { false } }
+    }
+
+    /// Starts the gets that waited for the one in flight (called by the loop).
+    func startWaitingGets() {
+        while !isGetInFlight, !waitingGets.isEmpty, lostError == nil {
+            let (queue, complete) = waitingGets.removeFirst()
+            get(from: queue, complete: complete)
         }
     }
 

@@ -38,6 +38,8 @@ final class ConnectionDriver: @unchecked Sendable {
     var blockedReason: String?
     /// Publishes waiting for `connection.unblocked` (the broker would not read them).
     var held: [HeldPublish] = []
+    /// `basic.get`s waiting for the one in flight to get its content.
+    var waitingGets: [(queue: String, complete: DriverChannel.GetCompletion)] = []
     /// The first error that ended the connection.
     private(set) var lostError: AMQPError?
     /// While closing: when outstanding confirms stop being waited for.
@@ -76,6 +78,7 @@ final class ConnectionDriver: @unchecked Sendable {
                 if lostError != nil { break }
             }
             if lostError != nil { break }
+            startWaitingGets()
             if core.isCloseRequested, drainStep() { break }
             let more = readFrames()
             if lostError != nil { break }
@@ -252,6 +255,8 @@ final class ConnectionDriver: @unchecked Sendable {
         }
         for publish in held { publish.completion(.failure(error)) }
         held.removeAll()
+        for (_, complete) in waitingGets { complete(.failure(error)) }
+        waitingGets.removeAll()
         let reply = amqp_connection_close(handle.state, AMQP_REPLY_SUCCESS)
         if reply.reply_type != AMQP_RESPONSE_NORMAL {
             logger.debug("connection.close was not answered cleanly", metadata: ["amqp.reply": "\(reply.reply_type)"])
@@ -266,6 +271,8 @@ final class ConnectionDriver: @unchecked Sendable {
         channels.removeAll()
         for publish in held { publish.completion(.failure(failure)) }
         held.removeAll()
+        for (_, complete) in waitingGets { complete(.failure(failure)) }
+        waitingGets.removeAll()
         handle.destroy()
         core.setBlocked(nil)
         core.events.finish(with: .closed(error))
