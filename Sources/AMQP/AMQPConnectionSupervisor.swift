@@ -77,7 +77,8 @@ public final class AMQPConnectionSupervisor: AMQPDeliverySettling {
     /// Connected, topology declared, consumers started.
     public var isReady: Bool { currentState.isReady }
 
-    /// The current connection, while there is one.
+    /// The current connection, while there is one (for `queueStatus`, `get`…). Do not
+    /// iterate its `events`: the supervisor does.
     public var connection: AMQPConnection? { state.withLock { $0.connection } }
 
     /// The current state, then every change, until `shutdown()`. Any number of readers.

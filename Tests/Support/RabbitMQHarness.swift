@@ -33,8 +33,8 @@ public final class RabbitMQHarness: Sendable {
     public let tlsPort: UInt16
     /// The PEM file of the CA that signed the broker's certificate.
     public var caCertificateFile: String { directory.appendingPathComponent("ca.pem").path }
-    /// Holds mnesia/, log/, rabbitmq.conf and the Erlang cookie; removed at process exit
-    /// only if `stop()` runs.
+    /// Holds mnesia/, log/, rabbitmq.conf, the certificates and the Erlang cookie; removed by
+    /// `stop()`, or by a later run once this broker is gone.
     public let directory: URL
     public let username: String
     public let password: String
@@ -77,6 +77,7 @@ public final class RabbitMQHarness: Sendable {
         guard FileManager.default.isExecutableFile(atPath: script) else {
             throw CommandError(description: "rabbitmq-server is not installed (\(script)): run `scripts/setup.sh --test`")
         }
+        removeStaleDirectories()
         let directory = try TestPaths.temporaryDirectory("rabbitmq")
         let ports = try LoopbackPorts.free(3)
         try makeCertificates(in: directory)
@@ -142,6 +143,28 @@ public final class RabbitMQHarness: Sendable {
             throw CommandError(description: "RabbitMQ did not start: \(error)\n--- \(node).log ---\n\(log.suffix(4000))")
         }
         return harness
+    }
+
+    /// The shared broker outlives no test process (`ProcessReaper` kills it) but its
+    /// directory stays: remove those of earlier runs whose broker is gone (no PID file an hour
+    /// after it was made, or a PID file naming a process that no longer exists).
+    private static func removeStaleDirectories() {
+        let temporary = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names where name.hasPrefix("mediad-rabbitmq-") {
+            let directory = temporary.appendingPathComponent(name)
+            let pidFile = directory.appendingPathComponent("rabbitmq.pid").path
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            } else {
+                let created = (try? FileManager.default.attributesOfItem(atPath: directory.path))?[.creationDate] as? Date
+                    ?? (try? FileManager.default.attributesOfItem(atPath: directory.path))?[.modificationDate] as? Date
+                guard let created, created < Date(timeIntervalSinceNow: -3600) else { continue }
+            }
+            try? FileManager.default.removeItem(at: directory)
+        }
     }
 
     /// A CA, and a server certificate for `localhost` it signed (`openssl`).
