@@ -28,7 +28,8 @@ public final class AMQPConsumer: AMQPDeliverySettling {
     }
 
     /// `basic.cancel`: the broker sends nothing more; `events` finishes after what was
-    /// delivered already, which can still be settled (the channel stays open).
+    /// delivered already, which can still be settled (the channel stays open until the last
+    /// of them is, then closes).
     public func cancel() async throws(AMQPError) {
         let sink = sink, channel = channel, incarnation = incarnation
         try await connection.core.perform { driver in

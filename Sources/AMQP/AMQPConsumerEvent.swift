@@ -4,7 +4,7 @@ public enum AMQPConsumerEvent: Sendable {
     case delivery(AMQPDelivery)
     /// The broker cancelled the consumer (`basic.cancel`: its queue was deleted, or the
     /// queue's node went away). No more deliveries come; those received can still be
-    /// settled. Last event.
+    /// settled (then the channel closes). Last event.
     case cancelledByBroker
     /// The channel or the connection is gone: deliveries not settled are void (the broker
     /// redelivers them) and cannot be acked. Last event.

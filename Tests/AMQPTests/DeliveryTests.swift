@@ -181,6 +181,11 @@ extension AMQPSuite {
             }
             try await waitUntil("the events to finish") { recorder.isFinished }
             #expect(connection.isOpen, "a cancelled consumer leaves the connection up")
+            // Its delivery can still be settled on its channel, which then closes.
+            let channels = { try await connection.core.perform { driver in driver.channels.count } }
+            let open = try await channels()
+            try await consumer.ack(recorder.deliveries[0])
+            try await waitUntil("the cancelled consumer's channel to close") { try await channels() == open - 1 }
             // Our own cancel: the sequence finishes, nothing else is reported.
             try await other.declare(context.queueTopology("doomed"))
             let second = try await connection.consume(queue: "doomed")

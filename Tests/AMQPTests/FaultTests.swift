@@ -249,7 +249,7 @@ extension AMQPSuite {
                 }
             }
             #expect(connection.lostError?.code == .heartbeatTimeout, "\(String(describing: connection.lostError))")
-            #expect(detected < .seconds(5), "two heartbeat intervals (plus poll jitter): \(detected)")
+            #expect(detected < .seconds(6), "two heartbeat intervals (plus poll jitter): \(detected)")
             try await waitUntil("the broker to answer again") { (try? await context.broker.connectionNames()) != nil }
         }
     }

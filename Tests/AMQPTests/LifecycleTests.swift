@@ -57,7 +57,7 @@ extension AMQPSuite {
                         await connection.close()
                     }
                     await publishes.value
-                    #expect(elapsed < .seconds(3), "close took \(elapsed)")
+                    #expect(elapsed < .seconds(5), "close took \(elapsed)")
                     #expect(confirmed.value + refused.value == 40)
                     #expect(!connection.isOpen)
                     #expect(connection.lostError == nil)

@@ -79,7 +79,11 @@ final class ConnectionDriver: @unchecked Sendable {
             }
             if lostError != nil { break }
             startWaitingGets()
-            if core.isCloseRequested, drainStep() { break }
+            if core.isCloseRequested {
+                if drainStep() { break }
+            } else {
+                closeFinishedConsumerChannels()
+            }
             let more = readFrames()
             if lostError != nil { break }
             expireDeadlines()
@@ -147,6 +151,16 @@ final class ConnectionDriver: @unchecked Sendable {
         channel.pendingGet = nil
         if let sink = channel.consumer {
             if lost { sink.buffer.finish(with: .closed(error)) } else { sink.buffer.finish() }
+        }
+    }
+
+    /// Closes the channels of consumers that were cancelled (by the broker or `cancel()`)
+    /// once nothing they delivered is left to settle, so re-consuming does not pile up channels.
+    private func closeFinishedConsumerChannels() {
+        for channel in channels.values {
+            guard let sink = channel.consumer, sink.buffer.isFinished, channel.unacked.isEmpty, channel.content == nil else { continue }
+            closeChannel(channel)
+            if lostError != nil { return }
         }
     }
 
