@@ -36,6 +36,7 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
         ),
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         // What Swift cannot call directly (variadic functions, function-like macros): one C
         // target per library, linking only that library, so a module that imports one shim
         // target (Kafka, Video) does not pull the other libraries in.
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "CExifShims", dependencies: ["CExif"], linkerSettings: [.linkedLibrary("exif")]),
         .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"], linkerSettings: ["avformat", "avutil"].map { .linkedLibrary($0) }),
         .target(name: "CRdKafkaShims", dependencies: ["CRdKafka"], linkerSettings: [.linkedLibrary("rdkafka")]),
+        .target(name: "CRabbitMQShims", dependencies: ["CRabbitMQ"], linkerSettings: [.linkedLibrary("rabbitmq")]),
 
         // Process control Swift cannot call directly (prctl is variadic), and a spawn that
         // hands a worker exactly the descriptors it needs.
@@ -90,6 +92,14 @@ let package = Package(
             name: "Kafka",
             dependencies: [
                 "CRdKafka", "CRdKafkaShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ", "CRabbitMQShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -173,6 +183,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "MediadTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: ["AMQP", "MediadTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

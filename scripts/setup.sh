@@ -13,12 +13,16 @@ apt_packages=(
   libexif-dev                        # EXIF
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
   librdkafka-dev kcat                # Kafka client and its mock cluster
+  librabbitmq-dev                    # AMQP 0-9-1 client (rabbitmq-c) for RabbitMQ
 )
 test_apt_packages=(
   libimage-exiftool-perl             # exiftool: independent check that outputs carry no metadata
   time bc                            # /usr/bin/time for CPU and peak memory in benchmarks
   docker-compose                     # `docker-compose config` checks docker/compose.yaml offline (no daemon needed)
   binutils                           # readelf: the libraries the mediad binary names (docker/Dockerfile check)
+  rabbitmq-server                    # a real RabbitMQ broker (RabbitMQHarness runs it on loopback)
+  amqp-tools                         # amqp-publish, amqp-get: a second client for the AMQP tests
+  openssl                            # a CA and certificate for the broker's TLS listener
 )
 pip_modules=(
   "jsonschema:jsonschema"            # validates outputs against schemas/
@@ -28,6 +32,7 @@ pip_modules=(
   "botocore:botocore"                # reference SigV4 signer
   "yaml:PyYAML"                      # validate-json.py reads docs/asyncapi.yaml
   "noida_db:noida-db==0.2.3"         # an independent Kafka protocol implementation (NoidaHarness)
+  "pika:pika==1.4.4"                 # an independent AMQP 0-9-1 client (pure Python) for the AMQP tests
 )
 # Python packages that ship a command rather than a module: command:requirement.
 pip_commands=(
