@@ -55,13 +55,16 @@ final class BackfillStack: Sendable {
         ]) { $1 }
     }
 
-    /// Uploads copies of a fixture under `prefix` and returns their keys.
+    /// Uploads copies of a fixture under `prefix` and returns their keys. Each copy has bytes
+    /// of its own (a trailer after the image), so every file is decoded: identical uploads
+    /// would be answered by copying the first one's outputs.
     @discardableResult
     func upload(_ count: Int, of fixture: String = "orientation-1.jpg", prefix: String) async throws -> [String] {
         var keys: [String] = []
+        let image = try Data(contentsOf: TestPaths.image(fixture))
         for index in 0..<count {
             let key = "\(prefix)\(String(format: "%03d", index)).jpg"
-            _ = try await store.put(bucket: Self.bucket, key: key, file: TestPaths.image(fixture), options: PutOptions(contentType: "image/jpeg"))
+            _ = try await store.put(bucket: Self.bucket, key: key, data: image + Data("copy \(key)".utf8), options: PutOptions(contentType: "image/jpeg"))
             keys.append(key)
         }
         return keys

@@ -6,7 +6,6 @@ import Logging
 import MediaProcessing
 import ObjectStorage
 import PipelineEngine
-import UnixSignals
 
 /// `mediad gc`: finds (and with --delete removes) outputs that nothing uses any more.
 struct GCCommand: AsyncParsableCommand {
@@ -77,7 +76,7 @@ struct GCCommand: AsyncParsableCommand {
             retry: RetryPolicy(maxAttempts: configuration.retryAttempts, baseDelay: configuration.retryBaseDelay, maxDelay: .seconds(30)), logger: logger)
         let display = ProgressDisplay(command: "gc", verb: "folders checked")
         let deleting = delete
-        let work = Task {
+        let summary = await untilInterrupted {
             await collector.run(
                 gcOptions, checkpoint: start, save: { try? $0.save(to: url) },
                 found: { finding in
@@ -86,14 +85,6 @@ struct GCCommand: AsyncParsableCommand {
                 },
                 progress: display.update)
         }
-        let signals = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                work.cancel()
-                return
-            }
-        }
-        let summary = await work.value
-        signals.cancel()
         display.finish()
         if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
         if let failure = summary.listingFailure {

@@ -7,7 +7,6 @@ import Logging
 import MediaProcessing
 import ObjectStorage
 import PipelineEngine
-import UnixSignals
 
 /// `mediad reprocess`: new derivatives for files already stored, after a pipeline changed.
 struct ReprocessCommand: AsyncParsableCommand {
@@ -158,15 +157,7 @@ struct ReprocessCommand: AsyncParsableCommand {
             printError("resuming from \(checkpointURL.path): \(resumed) file(s) already done")
         }
         let display = ProgressDisplay(verb: publish ? "published" : "processed")
-        let work = Task { await runner.run(plan, checkpoint: checkpoint, progress: display.update) }
-        let signals = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                work.cancel()
-                return
-            }
-        }
-        let summary = await work.value
-        signals.cancel()
+        let summary = await untilInterrupted { await runner.run(plan, checkpoint: checkpoint, progress: display.update) }
         display.finish()
         return summary
     }
