@@ -61,14 +61,18 @@ struct StorageOutageTests {
         var sampling: Task<Void, Never>?
         do {
             let fixtures = ["exif-rich.jpg", "panorama.jpg", "gps-south-west.jpg", "photo.webp"]
-            for (index, fixture) in fixtures.enumerated() {
-                _ = try await daemon.put(TestPaths.image(fixture), key: "in/\(index)-\(fixture)")
-            }
             let count = 12
+            // Distinct bytes per event (a trailer after the image), so every job downloads,
+            // decodes and stores through the outage instead of copying another's outputs.
+            for index in 0..<count {
+                let fixture = fixtures[index % fixtures.count]
+                let bytes = try Data(contentsOf: TestPaths.image(fixture)) + Data("copy \(index)".utf8)
+                _ = try await daemon.application.store.put(bucket: "uploads", key: "in/\(index)-\(fixture)", data: bytes, options: PutOptions())
+            }
             sampling = audit.startSampling(daemon)
             for index in 0..<count {
                 let fileId = "outage-\(index)"
-                let key = "in/\(index % fixtures.count)-\(fixtures[index % fixtures.count])"
+                let key = "in/\(index)-\(fixtures[index % fixtures.count])"
                 try await daemon.sendUpload(fileId: fileId, key: key, audit: audit)
             }
 
