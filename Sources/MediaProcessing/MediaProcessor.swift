@@ -98,7 +98,9 @@ public struct MediaProcessor: Sendable {
         data.processedAt = Date()
         do {
             let manifest = try ManifestCoding.encoder(pretty: true).encode(data)
-            _ = try await storeRetry.retrying { try await sink.storeManifest(manifest, fileId: request.fileId) }
+            _ = try await storeRetry.retrying(onRetry: { attempt, error in
+                logger.notice("storing the manifest failed, retrying", metadata: ["try": "\(attempt)", "error": "\(error)"])
+            }) { try await sink.storeManifest(manifest, fileId: request.fileId) }
         } catch {
             if Task.isCancelled { throw CancellationError() }
             data.errors.append(ProcessingIssue(stage: "manifest", code: .storeFailed, message: "\(error)", retryable: true))

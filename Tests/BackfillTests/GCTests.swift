@@ -143,11 +143,13 @@ struct GCTests {
     func interruptAndResume() async throws {
         let stack = try await BackfillStack()
         defer { Task { await stack.stop() } }
-        let count = 600
+        // Enough folders that the run is still going when the test has seen 48 of them done,
+        // on a quiet machine too.
+        let count = 2000
         let bulk = (0..<count).map { String(format: "derived/bulk-%04d/", $0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, folder) in bulk.enumerated() {
-                if index >= 8 { try await group.next() }
+                if index >= 16 { try await group.next() }
                 group.addTask { _ = try await stack.store.put(bucket: BackfillStack.bucket, key: folder + "thumb-256.webp", bytes: Self.tiny) }
             }
             try await group.waitForAll()

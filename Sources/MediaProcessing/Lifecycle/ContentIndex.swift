@@ -16,6 +16,8 @@ public struct ContentIndex: Sendable {
     public let bucket: String
     public let layout: DerivativeLayout
     public let retry: RetryPolicy
+    /// Where retries are logged.
+    public var logger: Logger?
 
     /// The most holders one entry keeps (newest first): enough to survive deletions.
     static let maxHolders = 64
@@ -36,11 +38,12 @@ public struct ContentIndex: Sendable {
         public var recordedAt: Date
     }
 
-    public init(store: any ObjectStore, bucket: String, layout: DerivativeLayout, retry: RetryPolicy) {
+    public init(store: any ObjectStore, bucket: String, layout: DerivativeLayout, retry: RetryPolicy, logger: Logger? = nil) {
         self.store = store
         self.bucket = bucket
         self.layout = layout
         self.retry = retry
+        self.logger = logger
     }
 
     public func entry(sha256: String, pipeline: String) async -> Entry? {
@@ -69,7 +72,7 @@ public struct ContentIndex: Sendable {
         else { return }
         entry.holders.removeAll { $0.fileId == fileId }
         if entry.holders.isEmpty {
-            try await retry.retryingStorage { () async throws(ObjectStorageError) in try await store.delete(bucket: bucket, key: key) }
+            try await retry.retryingStorage(logger: logger, "updating the content index") { () async throws(ObjectStorageError) in try await store.delete(bucket: bucket, key: key) }
         } else {
             try await write(entry, key: key)
         }
@@ -78,7 +81,7 @@ public struct ContentIndex: Sendable {
     private func write(_ entry: Entry, key: String) async throws(ObjectStorageError) {
         let bytes: Data
         do { bytes = try ManifestCoding.encoder().encode(entry) } catch { throw ObjectStorageError(.invalidArgument, "cannot encode the content index entry") }
-        _ = try await retry.retryingStorage { () async throws(ObjectStorageError) -> ObjectInfo in
+        _ = try await retry.retryingStorage(logger: logger, "updating the content index") { () async throws(ObjectStorageError) -> ObjectInfo in
             try await store.put(bucket: bucket, key: key, bytes: Array(bytes), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
         }
     }

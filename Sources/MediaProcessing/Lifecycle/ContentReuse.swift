@@ -21,7 +21,7 @@ public struct ContentReuse: Sendable {
     }
 
     public var index: ContentIndex {
-        ContentIndex(store: store, bucket: sink.bucket, layout: sink.layout, retry: retry)
+        ContentIndex(store: store, bucket: sink.bucket, layout: sink.layout, retry: retry, logger: logger)
     }
 
     /// The job's result made from a holder's outputs, stored with its manifest; nil when no
@@ -84,7 +84,7 @@ public struct ContentReuse: Sendable {
                 let ext = (key as NSString).pathExtension
                 let target = sink.key(fileId: job.fileId, name: derivative.name, fileExtension: ext)
                 let from = ObjectAddress(bucket: derivative.bucket ?? holder.bucket, key: key)
-                _ = try await retry.retryingStorage { () async throws(ObjectStorageError) -> ObjectInfo in
+                _ = try await retry.retryingStorage(logger: logger, "copying \(derivative.name)") { () async throws(ObjectStorageError) -> ObjectInfo in
                     try await store.copy(from: from, to: sink.bucket, key: target)
                 }
                 derivative.bucket = sink.bucket
@@ -105,7 +105,9 @@ public struct ContentReuse: Sendable {
         let elapsed = started.duration(to: .now).milliseconds
         data.timings = ["reuse": elapsed, "total": elapsed]
         let manifest = try ManifestCoding.encoder(pretty: true).encode(data)
-        _ = try await retry.retrying { try await sink.storeManifest(manifest, fileId: job.fileId) }
+        _ = try await retry.retrying(onRetry: { attempt, error in
+            logger.notice("storing the manifest failed, retrying", metadata: ["try": "\(attempt)", "error": "\(error)"])
+        }) { try await sink.storeManifest(manifest, fileId: job.fileId) }
         logger.info("outputs reused", metadata: ["from": "\(holder.fileId)", "ms": "\(elapsed)"])
         return data
     }

@@ -73,7 +73,7 @@ public struct FileDeletion: Sendable {
         // A removal announced by the store is stale when the key holds an object again: that
         // object is a later upload, and its outputs stay.
         if request.originalRemoved, let sourceBucket = request.bucket, let key = request.key {
-            if let current = try? await retry.retryingStorage({ () async throws(ObjectStorageError) -> ObjectInfo in try await store.head(bucket: sourceBucket, key: key) }) {
+            if let current = try? await retry.retryingStorage(logger: logger, "reading the original's metadata") { () async throws(ObjectStorageError) -> ObjectInfo in try await store.head(bucket: sourceBucket, key: key) } {
                 logger.info("removal superseded by a later upload", metadata: ["etag": "\(current.etag ?? "-")"])
                 return report(.superseded)
             }
@@ -88,7 +88,7 @@ public struct FileDeletion: Sendable {
             key: request.key ?? previous?.key, instance: instance)
         do {
             let bytes = try ManifestCoding.encoder(pretty: true).encode(tombstone)
-            _ = try await retry.retryingStorage { () async throws(ObjectStorageError) -> ObjectInfo in
+            _ = try await retry.retryingStorage(logger: logger, "writing the tombstone") { () async throws(ObjectStorageError) -> ObjectInfo in
                 try await store.put(bucket: bucket, key: tombstoneKey, bytes: Array(bytes), options: PutOptions(contentType: "application/json", cacheControl: "no-cache"))
             }
         } catch let error as ObjectStorageError {

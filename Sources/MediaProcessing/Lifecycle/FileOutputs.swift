@@ -58,10 +58,15 @@ public struct FileOutputs: Sendable {
 }
 
 extension RetryPolicy {
-    /// `retrying` for a body that throws storage errors only, keeping the error's type.
-    func retryingStorage<T: Sendable>(_ body: () async throws(ObjectStorageError) -> T) async throws(ObjectStorageError) -> T {
+    /// `retrying` for a body that throws storage errors only, keeping the error's type; each
+    /// retry is logged (notice) when a logger is given.
+    func retryingStorage<T: Sendable>(
+        logger: Logger? = nil, _ what: String = "a storage request", _ body: () async throws(ObjectStorageError) -> T
+    ) async throws(ObjectStorageError) -> T {
         do {
-            return try await retrying { try await body() }
+            return try await retrying(onRetry: { attempt, error in
+                logger?.notice("\(what) failed, retrying", metadata: ["try": "\(attempt)", "error": "\(error)"])
+            }) { try await body() }
         } catch let error as ObjectStorageError {
             throw error
         } catch {
