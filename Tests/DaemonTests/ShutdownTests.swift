@@ -16,9 +16,9 @@ struct ShutdownTests {
         let root = first.root
         defer { try? FileManager.default.removeItem(at: root) }
         let store = LocalObjectStore(root: root)
-        let count = 16
-        // Distinct bytes per file (a trailer after the image), so no job is answered by
-        // copying another's outputs: each one decodes, and the load is still running at SIGTERM.
+        // Enough files, each with bytes of its own (a trailer after the image, so no job is
+        // answered by copying another's outputs), that the load is still running at SIGTERM.
+        let count = 48
         let panorama = try Data(contentsOf: TestPaths.image("panorama.jpg"))
         for index in 0..<count {
             _ = try await store.put(bucket: "uploads", key: "in/pano-\(index).jpg", data: panorama + Data("copy \(index)".utf8), options: PutOptions())

@@ -51,8 +51,11 @@ struct StorageOutageTests {
     @Test("S3 gone for 3 s while jobs run: retries carry every job to succeeded; no commit passes an unanswered message")
     func outageMidJob() async throws {
         // 8 attempts from 200 ms: at least 12 s of backoff, far more than the outage.
+        // Every event admitted at once (queue depth 12), so jobs are at every step, storage
+        // included, when S3 goes.
         let setup = try await Setup.start { configuration in
             configuration.concurrency = 2
+            configuration.queueDepth = 12
             configuration.retryAttempts = 8
             configuration.retryBaseDelay = .milliseconds(200)
         }

@@ -1,3 +1,4 @@
+import Logging
 import ObjectStorage
 import PipelineEngine
 
@@ -11,12 +12,16 @@ struct FileRecords: Sendable {
 
     /// With a folder per file, one listing tells which records exist, and only those are
     /// read (a new upload costs one request, not three).
-    static func read(fileId: String, sink: ObjectStoreSink) async -> FileRecords {
+    /// The listing is retried (and logged) like any storage call; when it still fails, each
+    /// record is read on its own.
+    static func read(fileId: String, sink: ObjectStoreSink, retry: RetryPolicy, logger: Logger) async -> FileRecords {
         let layout = sink.layout
         let reader = RecordReader(store: sink.store, bucket: sink.bucket)
         var listed: Set<String>?
         if let prefix = layout.filePrefix(fileId: fileId),
-           let page = try? await sink.store.listPage(bucket: sink.bucket, prefix: prefix, startAfter: nil, continuationToken: nil, maxKeys: 1000),
+           let page = try? await retry.retryingStorage(logger: logger, "listing the file's records", { () async throws(ObjectStorageError) -> ObjectListPage in
+               try await sink.store.listPage(bucket: sink.bucket, prefix: prefix, startAfter: nil, continuationToken: nil, maxKeys: 1000)
+           }),
            page.continuationToken == nil
         {
             listed = Set(page.objects.map(\.key))

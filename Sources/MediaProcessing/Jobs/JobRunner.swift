@@ -86,7 +86,7 @@ public struct JobRunner: Sendable {
         } catch {
             return try Self.outcome(of: error, job)
         }
-        let records = await FileRecords.read(fileId: job.fileId, sink: sink)
+        let records = await FileRecords.read(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
         let version = Tombstone.Version(etag: head.etag, sequencer: job.sequencer, lastModified: head.lastModified)
         if let tombstone = records.tombstone, !tombstone.isSuperseded(by: version) {
             logger.info("deleted: not processed", metadata: ["deletedAt": "\(ManifestCoding.timestamp(tombstone.deletedAt))"])
