@@ -9,7 +9,9 @@ import Testing
 struct ShutdownTests {
     @Test("the real binary exits 0 within the deadline; commits match emitted events; a restart finishes the rest")
     func sigterm() async throws {
-        let first = try await DaemonHarness()
+        // Short session timeouts throughout: the mock cluster waits `session.timeout.ms − 1 s`
+        // before each rebalance after the first, 44 s with librdkafka's default.
+        let first = try await DaemonHarness { $0.useShortSessionTimeout() }
         // Stop the in-process daemon at once: the subprocess below is the one under test.
         try await first.stop(keepStore: true)
         let cluster = first.cluster
@@ -35,6 +37,7 @@ struct ShutdownTests {
         process.arguments = [
             "serve", "--brokers", cluster.bootstrapServers, "--pipelines", TestPaths.pipelines.path, "--http-port", "0", "--concurrency", "1",
             "--set", "storage=local", "--set", "storageRoot=\(root.path)", "--set", "shutdownTimeout=20s", "--set", "logLevel=warning",
+            "--kafka", "session.timeout.ms=6000", "--kafka", "heartbeat.interval.ms=500",
         ]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -54,7 +57,10 @@ struct ShutdownTests {
         #expect(committed < Int64(count), "stopped mid-load")
 
         // A restart (same group, same store) finishes the rest; earlier results come from manifests.
-        let restarted = try await DaemonHarness(cluster: cluster, root: root) { $0.concurrency = 2 }
+        let restarted = try await DaemonHarness(cluster: cluster, root: root) {
+            $0.concurrency = 2
+            $0.useShortSessionTimeout()
+        }
         let all = try await restarted.collect(emitted.count + count - Int(committed), topics: ["media.processed"], timeout: .seconds(150))
         let ids = Set(all.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
         #expect(ids.count == count, "every event got an outcome")
