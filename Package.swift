@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine", "Workers",
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "AMQP", "PipelineEngine", "Workers",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "MediadCLI",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Daemon", "Backfill", "Kafka", "Events", "Workers", "PipelineEngine",
+                "MediaProcessing", "ObjectStorage", "Daemon", "Backfill", "Kafka", "AMQP", "Events", "Workers", "PipelineEngine",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

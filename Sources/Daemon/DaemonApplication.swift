@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 import Kafka
 import Logging
@@ -29,29 +30,13 @@ public struct DaemonApplication: Sendable {
         let jobs = try makeJobRunner(configuration: configuration, store: store, logger: logger)
         let pool = jobs.processor.pool
         let metrics = DaemonMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
-        producerConfiguration.clientID = "mediad-\(configuration.instance)"
-        producerConfiguration.options = configuration.kafka
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: configuration.group)
-        consumerConfiguration.clientID = "mediad-\(configuration.instance)"
-        consumerConfiguration.statisticsInterval = .seconds(5)
-        consumerConfiguration.options = configuration.kafka
-        let daemon = try MediaDaemon(
-            configuration: configuration, jobs: jobs, producer: producer, metrics: metrics, logger: logger,
-            consumerFactory: { groupID, hook in
-                var consumerConfiguration = consumerConfiguration
-                consumerConfiguration.groupID = groupID
-                return try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger)
-            })
+        let transport = try makeTransport(configuration: configuration, metrics: metrics, logger: logger)
+        let daemon = MediaDaemon(configuration: configuration, transport: transport, jobs: jobs, metrics: metrics, logger: logger)
 
         let http = OperationsEndpoint.application(
             host: configuration.httpHost, port: configuration.httpPort,
             readiness: {
-                var checks = ["consumer in group": daemon.hasJoinedGroup]
+                var checks = transport.readiness
                 // The store is probed through a bucket mediad writes to, when one is configured.
                 if let bucket = configuration.derivativesBucket ?? configuration.defaultBucket {
                     let prefix = DerivativeLayout(template: configuration.keyTemplate).prefix
@@ -67,6 +52,37 @@ public struct DaemonApplication: Sendable {
             },
             onRunning: onHTTPRunning, logger: logger)
         return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, pool: pool, configuration: configuration)
+    }
+
+    /// The broker the configuration names: Kafka (the default) or RabbitMQ.
+    /// - Throws: `KafkaError` or `ConfigurationError` for a transport that cannot be set up.
+    public static func makeTransport(configuration: DaemonConfiguration, metrics: DaemonMetrics, logger: Logger) throws -> any DaemonTransport {
+        if configuration.transport == "rabbitmq" {
+            var amqp = try configuration.amqpConfiguration()
+            amqp.connectionName = amqp.connectionName ?? "mediad \(configuration.instance)"
+            return RabbitMQTransport(
+                configuration: amqp, names: AMQPNames(configuration),
+                prefetch: configuration.amqpPrefetch > 0 ? configuration.amqpPrefetch : configuration.admissionCapacity,
+                backfillPrefetch: configuration.concurrency, metrics: metrics, logger: logger)
+        }
+        let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
+        producerConfiguration.clientID = "mediad-\(configuration.instance)"
+        producerConfiguration.options = configuration.kafka
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: configuration.group)
+        consumerConfiguration.clientID = "mediad-\(configuration.instance)"
+        consumerConfiguration.statisticsInterval = .seconds(5)
+        consumerConfiguration.options = configuration.kafka
+        let topics = KafkaTransport.Topics(
+            uploads: configuration.topic, reprocess: configuration.reprocessTopic, results: configuration.outputTopic,
+            deadLetters: configuration.dlqTopic)
+        return try KafkaTransport(topics: topics, producer: producer, metrics: metrics, logger: logger) { lane, hook in
+            var consumerConfiguration = consumerConfiguration
+            consumerConfiguration.groupID = lane == .uploads ? configuration.group : configuration.reprocessGroup
+            return try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger)
+        }
     }
 
     /// Releases what outlives the services: the S3 client's connections.

@@ -117,7 +117,7 @@ struct DaemonLoadTests {
             }
             let processed = try await daemon.collect(count, topics: [daemon.configuration.outputTopic], timeout: .seconds(180))
             #expect(Set(processed.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }).count == count)
-            #expect(daemon.application.daemon.hasJoinedGroup, "/readyz: consumer in group")
+            #expect(daemon.kafka.hasJoinedGroup, "/readyz: consumer in group")
             #expect(daemon.application.daemon.peakAdmitted <= daemon.application.daemon.admissionCapacity)
             #expect(daemon.application.daemon.peakAdmitted == 4, "the bound was reached, so it was the bound that held")
             #expect(daemon.application.pool.snapshot.peakRunningWeight <= 2)

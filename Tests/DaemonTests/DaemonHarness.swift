@@ -65,6 +65,12 @@ final class DaemonHarness: Sendable {
         running = Task { try await group.run() }
     }
 
+    /// The daemon's Kafka side (every harness daemon runs on the mock cluster).
+    var kafka: KafkaTransport {
+        guard let kafka = application.daemon.transport as? KafkaTransport else { fatalError("the harness daemon runs on Kafka") }
+        return kafka
+    }
+
     /// Stores a fixture as an upload and returns its ETag and size.
     func put(_ fixture: URL, key: String) async throws -> ObjectInfo {
         try await application.store.put(bucket: "uploads", key: key, file: fixture, options: PutOptions())

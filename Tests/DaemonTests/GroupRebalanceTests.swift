@@ -64,7 +64,7 @@ struct GroupRebalanceTests {
             firstRunning = false
             let secondAtHandover = joining.outcomesRecorded
             try await waitUntil("B to take over", timeout: .seconds(45)) {
-                joining.application.daemon.isAssigned && joining.outcomesRecorded >= secondAtHandover + 20
+                joining.kafka.isAssigned && joining.outcomesRecorded >= secondAtHandover + 20
             }
             stopProducing.set()
             let count = try await production!.value

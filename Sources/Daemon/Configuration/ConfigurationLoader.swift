@@ -74,6 +74,16 @@ public struct ConfigurationLoader: Sendable {
         guard Set(topics).count == topics.count else {
             throw ConfigurationError(setting: "topic", message: "topic, reprocessTopic, outputTopic and dlqTopic must all differ (got \(topics.joined(separator: ", ")))")
         }
+        if configuration.transport == "rabbitmq" {
+            let names = [configuration.amqpQueue, configuration.amqpReprocessQueue, configuration.amqpOutputQueue, configuration.amqpDeadLetterQueue].filter { !$0.isEmpty }
+            guard Set(names).count == names.count else {
+                throw ConfigurationError(setting: "amqpQueue", message: "amqpQueue, amqpReprocessQueue, amqpOutputQueue and amqpDeadLetterQueue must all differ (got \(names.joined(separator: ", ")))")
+            }
+            guard !configuration.amqpQueue.isEmpty, !configuration.amqpDeadLetterQueue.isEmpty else {
+                throw ConfigurationError(setting: "amqpQueue", message: "amqpQueue and amqpDeadLetterQueue cannot be empty")
+            }
+            _ = try configuration.amqpConfiguration()
+        }
         for broker in configuration.brokers.split(separator: ",") {
             let parts = broker.trimmingCharacters(in: .whitespaces).split(separator: ":")
             guard parts.count >= 2, let port = Int(parts.last ?? ""), (1...65535).contains(port) else {

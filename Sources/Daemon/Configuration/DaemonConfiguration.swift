@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 import MediaProcessing
 
@@ -5,6 +6,10 @@ import MediaProcessing
 /// `mediad serve --brokers HOST:PORT` alone works. Built by `ConfigurationLoader` from a
 /// file, `MEDIAD_*` environment variables and flags (later ones win).
 public struct DaemonConfiguration: Sendable, Equatable {
+    // MARK: Transport
+    /// `kafka`, or `rabbitmq` for teams whose services talk AMQP.
+    public var transport = "kafka"
+
     // MARK: Kafka
     public var brokers = "localhost:9092"
     public var group = "mediad"
@@ -18,6 +23,33 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var uploadEventType = "file.uploaded"
     /// Raw librdkafka settings passed through (`security.protocol`, `sasl.*`, ...).
     public var kafka: [String: String] = [:]
+
+    // MARK: RabbitMQ
+    /// `amqp://user:pass@host:5672/vhost`, or `amqps://` with TLS (query: `cacertfile`,
+    /// `certfile`, `keyfile`, `verify`, `heartbeat`…).
+    public var amqpURI = "amqp://guest:guest@localhost:5672/%2F"
+    /// The exchange the file service publishes uploads (and deletions) to.
+    public var amqpExchange = "file.events"
+    /// The durable input queue, bound to `amqpExchange` with `amqpBindingKey`.
+    public var amqpQueue = "file.uploaded"
+    public var amqpBindingKey = "#"
+    /// `quorum` (replicated, with a delivery limit) or `classic`.
+    public var amqpQueueType = "quorum"
+    /// Backfill work from `mediad reprocess --publish`, published through the default
+    /// exchange and consumed only with spare capacity (empty: not consumed).
+    public var amqpReprocessQueue = "file.reprocess"
+    /// Where `media.processed` and `media.deleted` are published; routing key = event type.
+    public var amqpOutputExchange = "media.events"
+    /// A queue bound to the output exchange so that results wait for their consumer
+    /// (empty: declare none; the consumers bind their own).
+    public var amqpOutputQueue = "media.processed"
+    /// Dead letters: mediad's own (with `mediad-*` headers) and the broker's (delivery limit).
+    public var amqpDeadLetterExchange = "file.uploaded.dlx"
+    public var amqpDeadLetterQueue = "file.uploaded.dlq"
+    /// Unacked deliveries per consumer (0: the admission capacity, concurrency + queueDepth).
+    public var amqpPrefetch = 0
+    /// Deliveries of one message before the broker itself dead-letters it (quorum queues).
+    public var amqpDeliveryLimit = 20
 
     // MARK: Processing
     public var concurrency = ProcessInfo.processInfo.activeProcessorCount
@@ -86,6 +118,19 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public init() {}
 
     public var effectiveQueueDepth: Int { queueDepth ?? 3 * concurrency }
+
+    /// Messages worked on at once, running or waiting for a worker: the bound on intake.
+    public var admissionCapacity: Int { concurrency + effectiveQueueDepth }
+
+    /// The connection settings of `amqpURI`.
+    /// - Throws: `ConfigurationError` naming what is wrong with the URI.
+    public func amqpConfiguration() throws(ConfigurationError) -> AMQPConfiguration {
+        do throws(AMQPError) {
+            return try AMQPConfiguration(uri: amqpURI)
+        } catch {
+            throw ConfigurationError(setting: "amqpURI", message: error.message)
+        }
+    }
 
     /// The consumer group of the reprocess topic: separate, so backfill and uploads keep
     /// their own offsets and a rebalance of one does not stop the other.

@@ -3,6 +3,7 @@ import Foundation
 /// Every setting of `mediad serve`. The order is the order of the reference documentation.
 public enum Settings {
     public static let all: [Setting] = [
+        .choice("transport", "Message broker: kafka, or rabbitmq (the amqp* settings)", ["kafka", "rabbitmq"], \.transport),
         .string("brokers", "Kafka bootstrap servers, comma-separated host:port.", \.brokers),
         .string("group", "Consumer group id; instances with the same group share the partitions.", \.group),
         .string("topic", "Topic of file.uploaded events.", \.topic),
@@ -10,6 +11,18 @@ public enum Settings {
         .string("outputTopic", "Topic media.processed events are produced to (key = fileId).", \.outputTopic),
         .string("dlqTopic", "Dead-letter topic for messages that cannot be processed.", \.dlqTopic),
         .string("uploadEventType", "CloudEvent type of uploads.", \.uploadEventType),
+        .string("amqpURI", "RabbitMQ: the AMQP URI, amqp://user:pass@host:5672/vhost or amqps:// (query: cacertfile, certfile, keyfile, verify, heartbeat).", secret: true, \.amqpURI),
+        .string("amqpExchange", "RabbitMQ: the exchange uploads and deletions are published to (a topic exchange).", \.amqpExchange),
+        .string("amqpQueue", "RabbitMQ: the durable input queue, bound to amqpExchange.", \.amqpQueue),
+        .string("amqpBindingKey", "RabbitMQ: the input queue's binding key.", \.amqpBindingKey),
+        .choice("amqpQueueType", "RabbitMQ: the queues' type", ["quorum", "classic"], \.amqpQueueType),
+        .string("amqpReprocessQueue", "RabbitMQ: the queue of `mediad reprocess --publish` work; consumed only with spare capacity (empty: off).", \.amqpReprocessQueue),
+        .string("amqpOutputExchange", "RabbitMQ: the exchange media.processed and media.deleted go to (routing key = event type).", \.amqpOutputExchange),
+        .string("amqpOutputQueue", "RabbitMQ: a durable queue bound to amqpOutputExchange that keeps results for their consumer (empty: none).", \.amqpOutputQueue),
+        .string("amqpDeadLetterExchange", "RabbitMQ: the dead-letter exchange (mediad's dead letters and the broker's).", \.amqpDeadLetterExchange),
+        .string("amqpDeadLetterQueue", "RabbitMQ: the dead-letter queue, bound to amqpDeadLetterExchange.", \.amqpDeadLetterQueue),
+        .integer("amqpPrefetch", "RabbitMQ: unacked deliveries per consumer, the admission bound (0: concurrency + queueDepth).", range: 0...65535, \.amqpPrefetch),
+        .integer("amqpDeliveryLimit", "RabbitMQ: deliveries of one message before the broker dead-letters it (quorum queues' x-delivery-limit).", range: 1...1000, \.amqpDeliveryLimit),
         .integer("concurrency", "Worker slots for media work (default: number of cores).", range: 1...256, \.concurrency),
         Setting(key: "queueDepth", help: "Messages admitted beyond the worker slots before the consumer pauses (default: 3 × concurrency, since jobs also wait on storage and the broker).", isSecret: false, apply: { configuration, value throws(ConfigurationError) in
             guard let number = Int(value), (0...10000).contains(number) else {

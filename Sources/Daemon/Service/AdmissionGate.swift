@@ -9,11 +9,6 @@ import Synchronization
 /// upload is waiting. A freed place always goes to a waiting upload, so a bulk reprocess
 /// delays a fresh upload by at most the jobs already running.
 final class AdmissionGate: Sendable {
-    enum Priority: Sendable {
-        case upload
-        case backfill
-    }
-
     let capacity: Int
     let backfillCapacity: Int
 
@@ -26,14 +21,14 @@ final class AdmissionGate: Sendable {
         var uploadWaiter: CheckedContinuation<Void, Never>?
         var backfillWaiter: CheckedContinuation<Void, Never>?
 
-        func allows(_ priority: Priority, capacity: Int, backfillCapacity: Int) -> Bool {
+        func allows(_ priority: IntakeLane, capacity: Int, backfillCapacity: Int) -> Bool {
             switch priority {
-            case .upload: admitted < capacity
+            case .uploads: admitted < capacity
             case .backfill: uploadWaiter == nil && admitted < backfillCapacity
             }
         }
 
-        mutating func take(_ priority: Priority) {
+        mutating func take(_ priority: IntakeLane) {
             admitted += 1
             peak = max(peak, admitted)
             if priority == .backfill {
@@ -62,13 +57,13 @@ final class AdmissionGate: Sendable {
     var backfillPeak: Int { state.withLock { $0.backfillPeak } }
 
     /// True when one more message of this priority would have to wait.
-    func isFull(for priority: Priority = .upload) -> Bool {
+    func isFull(for priority: IntakeLane = .uploads) -> Bool {
         state.withLock { !$0.allows(priority, capacity: capacity, backfillCapacity: backfillCapacity) }
     }
 
     /// Takes a place, waiting while none is available to this priority. One waiter per
     /// priority: only that priority's consumer loop calls this.
-    func admit(_ priority: Priority = .upload) async {
+    func admit(_ priority: IntakeLane = .uploads) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let go = state.withLock { state -> Bool in
                 if state.allows(priority, capacity: capacity, backfillCapacity: backfillCapacity) {
@@ -76,7 +71,7 @@ final class AdmissionGate: Sendable {
                     return true
                 }
                 switch priority {
-                case .upload: state.uploadWaiter = continuation
+                case .uploads: state.uploadWaiter = continuation
                 case .backfill: state.backfillWaiter = continuation
                 }
                 return false
@@ -86,13 +81,13 @@ final class AdmissionGate: Sendable {
     }
 
     /// Gives a place back and hands it to a waiting upload first, then to waiting backfill.
-    func release(_ priority: Priority = .upload) {
+    func release(_ priority: IntakeLane = .uploads) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.admitted -= 1
             if priority == .backfill { state.backfillAdmitted -= 1 }
             if let upload = state.uploadWaiter {
                 state.uploadWaiter = nil
-                state.take(.upload)
+                state.take(.uploads)
                 return upload
             }
             if let backfill = state.backfillWaiter, state.allows(.backfill, capacity: capacity, backfillCapacity: backfillCapacity) {

@@ -24,7 +24,7 @@ extension MediaDaemon {
             logger.critical("cannot encode media.deleted")
             return false
         }
-        guard await deliver(topic: configuration.outputTopic, key: record.key, value: record.value, headers: record.headers, logger: logger) else {
+        guard await deliver(OutboundRecord(key: record.key, value: record.value, headers: record.headers, eventType: DeletedEvent.type), to: .results, logger: logger) else {
             return false
         }
         metrics.deletion(report.status.rawValue, bytesReclaimed: report.bytesReclaimed)

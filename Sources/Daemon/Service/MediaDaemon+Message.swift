@@ -1,24 +1,23 @@
 import Events
 import Foundation
-import Kafka
 import Logging
 import MediaProcessing
 import PipelineEngine
 
 extension MediaDaemon {
     /// Records an outcome for one message: `media.processed` for each upload it holds,
-    /// `media.deleted` for each deletion, or the message itself on the dead-letter topic. Returns false only when no outcome could
-    /// be recorded (shutdown cut it short): the offset then stays uncommitted and the
-    /// message is delivered again.
-    func handle(_ message: KafkaMessage) async -> Bool {
+    /// `media.deleted` for each deletion, or the message itself as a dead letter. Returns
+    /// false only when no outcome could be recorded (shutdown cut it short): the message is
+    /// then not settled, and is delivered again.
+    func handle(_ message: InboundMessage) async -> Bool {
         var logger = logger
-        logger[metadataKey: "topic"] = "\(message.topic)"
+        logger[metadataKey: "topic"] = "\(message.source)"
         logger[metadataKey: "partition"] = "\(message.partition)"
-        logger[metadataKey: "offset"] = "\(message.offset)"
+        logger[metadataKey: "offset"] = "\(message.position)"
 
         let result: IntakeResult
         do {
-            result = try intake.decode(value: message.value ?? [], headers: message.headers.map { ($0.name, $0.value) })
+            result = try intake.decode(value: message.value, headers: message.headers)
         } catch {
             return await deadLetter(message, code: error.code.rawValue, reason: error.message, logger: logger)
         }
@@ -100,28 +99,31 @@ extension MediaDaemon {
             logger.critical("cannot encode media.processed")
             return false
         }
-        return await deliver(topic: configuration.outputTopic, key: record.key, value: record.value, headers: record.headers, logger: logger)
+        let outbound = OutboundRecord(key: record.key, value: record.value, headers: record.headers, eventType: event.type)
+        return await deliver(outbound, to: .results, logger: logger)
     }
 
-    private func deadLetter(_ message: KafkaMessage, code: String, reason: String, logger: Logger) async -> Bool {
+    private func deadLetter(_ message: InboundMessage, code: String, reason: String, logger: Logger) async -> Bool {
         let letter = DeadLetter(
-            key: message.key, value: message.value ?? [], headers: message.headers.map { ($0.name, $0.value) }, code: code,
-            message: reason, topic: message.topic, partition: Int(message.partition), offset: message.offset,
+            key: message.key, value: message.value, headers: message.headers, code: code,
+            message: reason, topic: message.source, partition: message.partition, offset: message.position,
             failedAt: ManifestCoding.timestamp(Date()))
         logger.warning("dead-lettered", metadata: ["code": "\(code)", "reason": "\(reason)"])
         metrics.deadLettered(code: code)
-        return await deliver(topic: configuration.dlqTopic, key: letter.key, value: letter.value, headers: letter.headers, logger: logger)
+        return await deliver(OutboundRecord(key: letter.key, value: letter.value, headers: letter.headers, eventType: nil), to: .deadLetters, logger: logger)
     }
 
-    func deliver(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)], logger: Logger) async -> Bool {
+    /// Publishes and waits for the broker's confirmation, retrying while the broker is
+    /// unreachable: nothing is settled before its outcome is delivered.
+    func deliver(_ record: OutboundRecord, to destination: OutboundDestination, logger: Logger) async -> Bool {
         var delay = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
-                _ = try await producer.send(topic: topic, key: key, value: value, headers: headers.map { (name: $0.0, value: $0.1) })
+                try await transport.publish(record, to: destination)
                 return true
             } catch {
                 // Not "topic": on a job's logger that names the message being answered.
-                logger.warning("delivery failed; retrying", metadata: ["deliveringTo": "\(topic)", "error": "\(error)"])
+                logger.warning("delivery failed; retrying", metadata: ["deliveringTo": "\(transport.address(of: destination))", "error": "\(error)"])
                 guard (try? await Task.sleep(for: delay)) != nil else { return false }
                 delay = min(delay * 2, .seconds(10))
             }

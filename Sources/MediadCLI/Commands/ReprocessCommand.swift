@@ -115,7 +115,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         let runner = ReprocessRunner(
             store: store, pipelines: jobs.processor.pipelines, keyTemplate: configuration.keyTemplate,
             derivativesBucket: configuration.derivativesBucket, mode: mode,
-            parallelism: publish ? 64 : configuration.concurrency + configuration.effectiveQueueDepth,
+            parallelism: publish ? 64 : configuration.admissionCapacity,
             videoWeight: configuration.videoJobWeight, pipelineOverride: pipeline, force: all, logger: logger)
 
         let checkpointURL = URL(fileURLWithPath: checkpoint ?? ".mediad-reprocess-\(selection.fingerprint).checkpoint")
