@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "MediadTestSupport",
+                "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "AMQP", "MediadTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
