@@ -23,3 +23,34 @@ bench_photos() {
     fi
   done
 }
+
+# bench_rabbitmq DIR: a throwaway rabbitmq-server (Debian's) on a free loopback port, its
+# node, data and logs in DIR; sets $amqp_uri and $rabbitmq_pid, waits until it serves.
+bench_rabbitmq() {
+  local dir=$1 port dist
+  mkdir -p "$dir"
+  read -r port dist < <(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+  cat >"$dir/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$port
+default_user = bench
+default_pass = bench
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+log.console = false
+CONF
+  echo "[]." >"$dir/enabled_plugins"
+  : >"$dir/rabbitmq-env.conf"
+  export RABBITMQ_NODENAME="mediad-bench-$$@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port \
+    RABBITMQ_DIST_PORT=$dist RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+    RABBITMQ_PID_FILE="$dir/rabbitmq.pid" RUNNING_UNDER_SYSTEMD=true ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  HOME="$dir" /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/stdout.log" 2>&1 &
+  rabbitmq_pid=$!
+  HOME="$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null
+  amqp_uri="amqp://bench:bench@127.0.0.1:$port/%2F"
+}

@@ -6,6 +6,9 @@
 # p50/p99 from produce to media.processed (broker timestamps), and peak RSS of the parent and
 # of the largest worker.
 #   N=300 scripts/bench-daemon.sh
+# With TRANSPORT=rabbitmq, the daemon runs on a throwaway rabbitmq-server instead (worker
+# processes only), publishing and reading with pika; it also prints the idle latency, one
+# upload at a time, from publish to media.processed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
@@ -65,6 +68,48 @@ run_daemon() {
   kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
   kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true
 }
+
+# run_rabbitmq: a fresh broker and `mediad serve --set transport=rabbitmq`; leaves the load
+# run's seconds and latencies, the idle latencies and the parent's peak RSS in $work/rabbitmq.*.
+run_rabbitmq() {
+  echo "bench: daemon (rabbitmq, process isolation) — rabbitmq-server + mediad serve"
+  bench_rabbitmq "$work/rabbitmq"
+  pids+=("$rabbitmq_pid")
+  for i in $(seq 1 10); do
+    cp "$work/photos/p$i.jpg" "$work/store/uploads/in/idle$i.jpg"
+    printf 'idle copy %s' "$i" >>"$work/store/uploads/in/idle$i.jpg"
+  done
+  "$mediad" serve --concurrency "$CONCURRENCY" --http-port 0 --set transport=rabbitmq --set amqpURI="$amqp_uri" \
+    --set storage=local --set storageRoot="$work/store" --set logLevel=error ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} &
+  local serve=$!
+  pids+=("$serve")
+  sleep 3
+  python3 scripts/bench-amqp-client.py load "$amqp_uri" "$N" file.events media.processed >"$work/rabbitmq.load"
+  python3 scripts/bench-amqp-client.py idle "$amqp_uri" 10 file.events media.processed >"$work/rabbitmq.idle"
+  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/rabbitmq.rss"
+  kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
+  kill "$rabbitmq_pid" 2>/dev/null || true; wait "$rabbitmq_pid" 2>/dev/null || true
+}
+
+if [ "${TRANSPORT:-kafka}" = rabbitmq ]; then
+  run_rabbitmq
+  python3 - "$work" "$N" "$offline" <<'PY'
+import json, sys
+work, n, offline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+load = json.load(open(f"{work}/rabbitmq.load"))
+idle = json.load(open(f"{work}/rabbitmq.idle"))["latencies"]
+latency = load["latencies"]
+p = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]
+rss = int(open(f"{work}/rabbitmq.rss").read() or 0)
+print(f"\n{'':34}{'offline':>10}{'rabbitmq':>10}")
+print(f"{'files per second':34}{n / offline:>10.1f}{n / load['seconds']:>10.1f}")
+print(f"{'latency p50 / p99 under load (ms)':34}{'':>10}{p(latency, 0.5):>5.0f}/{p(latency, 0.99):<5.0f}")
+print(f"{'idle latency p50 / max (ms)':34}{'':>10}{p(idle, 0.5):>5.0f}/{idle[-1]:<5.0f}")
+print(f"{'peak RSS of mediad serve (MB)':34}{'':>10}{rss / 1024:>10.0f}")
+print(f"\nratio daemon on RabbitMQ / offline: {(n / load['seconds']) / (n / offline):.3f}  (target >= 0.95)")
+PY
+  exit 0
+fi
 
 run_daemon process
 run_daemon none

@@ -12,11 +12,20 @@ public struct Setting: Sendable {
     let read: @Sendable (DaemonConfiguration) -> String?
 
     /// `MEDIAD_` and the key in upper snake case: `derivativesBucket` → `MEDIAD_DERIVATIVES_BUCKET`.
+    /// An acronym stays one word: `amqpURI` → `MEDIAD_AMQP_URI`, `workerRecycleMemoryMB` →
+    /// `MEDIAD_WORKER_RECYCLE_MEMORY_MB`.
     public var environmentVariable: String {
-        "MEDIAD_" + key.reduce(into: "") { text, character in
-            if character.isUppercase { text += "_" }
+        let characters = Array(key)
+        var text = "MEDIAD_"
+        for (index, character) in characters.enumerated() {
+            if character.isUppercase, index > 0 {
+                let previous = characters[index - 1]
+                let next = index + 1 < characters.count ? characters[index + 1] : nil
+                if previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true) { text += "_" }
+            }
             text += character.uppercased()
         }
+        return text
     }
 
     /// The key in kebab case: `derivativesBucket` → `--derivatives-bucket`.

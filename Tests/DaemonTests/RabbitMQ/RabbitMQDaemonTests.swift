@@ -121,6 +121,29 @@ struct RabbitMQDaemonTests {
         }
     }
 
+    @Test("the broker cancels the consumer (its queue deleted): the daemon declares the topology again, consumes again and answers what comes next")
+    func consumerCancelled() async throws {
+        let daemon = try await RabbitMQDaemonHarness("cancel")
+        do {
+            try await daemon.put(TestPaths.image("exif-rich.jpg"), key: "in/a.jpg")
+            try await daemon.put(TestPaths.image("gps-south-west.jpg"), key: "in/b.jpg")
+            try await daemon.publish(try RabbitMQDaemonHarness.cloudEvent(fileId: "before", key: "in/a.jpg"))
+            #expect(try await daemon.read(1, from: daemon.configuration.amqpOutputQueue).count == 1)
+            try await daemon.broker.rabbitmqctl(["delete_queue", "-p", daemon.vhost.name, daemon.configuration.amqpQueue])
+            let back = try await daemon.waitForQueues { $0[daemon.configuration.amqpQueue].map { $0.consumers == 1 } ?? false }
+            let snapshot = try await daemon.queues()
+            #expect(back, "declared and consumed again: \(snapshot)")
+            try await daemon.publish(try RabbitMQDaemonHarness.cloudEvent(fileId: "after", key: "in/b.jpg"))
+            let after = try await daemon.read(1, from: daemon.configuration.amqpOutputQueue)
+            #expect(after.first?.data?["fileId"] as? String == "after")
+            #expect(daemon.application.daemon.transport.readiness == ["broker connection": true])
+            try await daemon.stop()
+        } catch {
+            try? await daemon.stop()
+            throw error
+        }
+    }
+
     @Test("a publish whose confirm never comes (the broker's memory alarm blocks it) leaves the delivery unacked; once it is confirmed, the delivery is acked")
     func unconfirmedIsNotAcked() async throws {
         let daemon = try await RabbitMQDaemonHarness("alarm", start: false)
