@@ -217,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeploymentTests",
-            dependencies: ["Daemon", "MediadTestSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Daemon", "AMQP", "MediadTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,6 +51,13 @@ CONF
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   HOME="$dir" /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/stdout.log" 2>&1 &
   rabbitmq_pid=$!
-  HOME="$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null
+  # await_startup fails at once while the node has not registered with epmd yet.
+  local attempt
+  for attempt in $(seq 1 60); do
+    HOME="$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null 2>&1 && break
+    kill -0 "$rabbitmq_pid" 2>/dev/null || { cat "$dir/stdout.log"; echo "bench: rabbitmq-server exited" >&2; return 1; }
+    [ "$attempt" = 60 ] && { echo "bench: rabbitmq-server did not start" >&2; return 1; }
+    sleep 1
+  done
   amqp_uri="amqp://bench:bench@127.0.0.1:$port/%2F"
 }

@@ -3,7 +3,8 @@
 public struct AMQPConfiguration: Sendable, Hashable {
     /// TLS for `amqps://` (librabbitmq's OpenSSL socket).
     public struct TLS: Sendable, Hashable {
-        /// PEM file of the certificate authorities to trust; `nil` uses OpenSSL's defaults.
+        /// PEM file of the certificate authorities to trust; `nil` trusts the system bundle
+        /// (`/etc/ssl/certs/ca-certificates.crt`).
         public var caCertificateFile: String?
         /// PEM client certificate and key, for brokers that ask for one.
         public var certificateFile: String?

@@ -1,3 +1,4 @@
+import Foundation
 import CRabbitMQ
 import Logging
 import CRabbitMQShims
@@ -75,7 +76,9 @@ extension ConnectionDriver {
         }
         amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
         amqp_ssl_socket_set_verify_hostname(socket, tls.verifyHostname ? 1 : 0)
-        if let file = tls.caCertificateFile {
+        // librabbitmq's context never loads OpenSSL's default store: without a CA file, trust
+        // the system bundle, so a broker with a public certificate verifies.
+        if let file = tls.caCertificateFile ?? Self.systemCertificateBundle {
             let status = amqp_ssl_socket_set_cacert(socket, file)
             guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.invalidConfiguration("TLS CA file \(file): \(String(cString: amqp_error_string2(status)))") }
         }
@@ -107,4 +110,10 @@ extension ConnectionDriver {
             throw AMQPError(code: .connectionClosed, message: "the broker closed the connection during the handshake", isConnectionLost: true)
         }
     }
+}
+
+extension ConnectionDriver {
+    /// The system's CA bundle (Debian's, then Red Hat's), if there is one.
+    static let systemCertificateBundle: String? = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"]
+        .first { FileManager.default.isReadableFile(atPath: $0) }
 }
