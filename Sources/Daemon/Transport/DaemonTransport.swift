@@ -107,6 +107,8 @@ public struct OutboundRecord: Sendable {
 }
 
 public enum OutboundDestination: Sendable, Hashable {
+    /// The upload lane's own input (`file.uploaded`): what an HTTP intake hands over.
+    case intake
     /// Results for the file and notification services.
     case results
     /// Messages that cannot be processed, as received, with headers that say why.

@@ -147,7 +147,11 @@ public final class KafkaTransport: DaemonTransport {
     }
 
     public func address(of destination: OutboundDestination) -> String {
-        destination == .results ? topics.results : topics.deadLetters
+        switch destination {
+        case .intake: topics.uploads
+        case .results: topics.results
+        case .deadLetters: topics.deadLetters
+        }
     }
 
     public func maintain() async {

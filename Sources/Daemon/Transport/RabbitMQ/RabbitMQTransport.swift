@@ -88,6 +88,9 @@ public final class RabbitMQTransport: DaemonTransport {
     public func publish(_ record: OutboundRecord, to destination: OutboundDestination) async throws {
         let message = AMQPRecords.message(key: record.key, value: record.value, headers: record.headers)
         switch destination {
+        case .intake:
+            // Mandatory: an input nothing is bound to take is not confirmed as sent.
+            try await supervisor.publish(message, exchange: names.exchange, routingKey: record.eventType ?? "file.uploaded", mandatory: true)
         case .results:
             try await supervisor.publish(message, exchange: names.outputExchange, routingKey: record.eventType ?? "media.processed")
         case .deadLetters:
@@ -97,7 +100,11 @@ public final class RabbitMQTransport: DaemonTransport {
     }
 
     public func address(of destination: OutboundDestination) -> String {
-        destination == .results ? names.outputExchange : names.deadLetterExchange
+        switch destination {
+        case .intake: names.exchange
+        case .results: names.outputExchange
+        case .deadLetters: names.deadLetterExchange
+        }
     }
 
     /// Every 5 s: the input queue's ready messages as the consumer lag (one `queue.declare`
