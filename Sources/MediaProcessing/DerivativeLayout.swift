@@ -16,16 +16,49 @@ public struct DerivativeLayout: Sendable, Equatable {
 
     /// `{fileId}`, `{name}` and `{ext}` are replaced.
     public let template: String
+    /// The template cut at its placeholders once: every job makes a dozen keys.
+    private let segments: [Segment]
+    /// The manifest key split where `{fileId}` stands, for `isManifest`.
+    private let manifestParts: [String]
+
+    private enum Segment: Sendable, Equatable {
+        case text(String)
+        case fileId, name, fileExtension
+    }
 
     public init(template: String = DerivativeLayout.defaultTemplate) {
         self.template = template
+        var segments: [Segment] = []
+        var rest = Substring(template)
+        let placeholders: [(String, Segment)] = [("{fileId}", .fileId), ("{name}", .name), ("{ext}", .fileExtension)]
+        while !rest.isEmpty {
+            let next = placeholders.compactMap { text, segment in rest.range(of: text).map { ($0, segment) } }.min { $0.0.lowerBound < $1.0.lowerBound }
+            guard let (range, segment) = next else {
+                segments.append(.text(String(rest)))
+                break
+            }
+            if range.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<range.lowerBound]))) }
+            segments.append(segment)
+            rest = rest[range.upperBound...]
+        }
+        self.segments = segments
+        manifestParts = template.replacingOccurrences(of: "{name}", with: "manifest").replacingOccurrences(of: "{ext}", with: "json")
+            .components(separatedBy: "{fileId}")
     }
 
+    public static func == (lhs: DerivativeLayout, rhs: DerivativeLayout) -> Bool { lhs.template == rhs.template }
+
     public func key(fileId: String, name: String, fileExtension: String) -> String {
-        template
-            .replacingOccurrences(of: "{fileId}", with: fileId)
-            .replacingOccurrences(of: "{name}", with: name)
-            .replacingOccurrences(of: "{ext}", with: fileExtension)
+        var key = ""
+        for segment in segments {
+            switch segment {
+            case .text(let text): key += text
+            case .fileId: key += fileId
+            case .name: key += name
+            case .fileExtension: key += fileExtension
+            }
+        }
+        return key
     }
 
     public func manifestKey(fileId: String) -> String {
@@ -82,8 +115,7 @@ public struct DerivativeLayout: Sendable, Equatable {
     /// Whether `key` is the manifest of some file: the template with `manifest.json` and
     /// one path segment where `{fileId}` stands (checked per listed key, so no regex).
     public func isManifest(_ key: String) -> Bool {
-        let manifest = template.replacingOccurrences(of: "{name}", with: "manifest").replacingOccurrences(of: "{ext}", with: "json")
-        let parts = manifest.components(separatedBy: "{fileId}")
+        let parts = manifestParts
         guard parts.count == 2, key.count > parts[0].count + parts[1].count, key.hasPrefix(parts[0]), key.hasSuffix(parts[1]) else { return false }
         let fileId = key.dropFirst(parts[0].count).dropLast(parts[1].count)
         return !fileId.contains("/")

@@ -74,7 +74,10 @@ public struct LocalObjectStore: ObjectStore {
         }
     }
 
-    func headSync(bucket: String, key: String) throws -> ObjectInfo {
+    /// - Parameter hashing: false leaves `etag` nil for an object without a current sidecar
+    ///   (one copied in by hand) instead of reading the whole file for it: `get` hashes as it
+    ///   copies anyway.
+    func headSync(bucket: String, key: String, hashing: Bool = true) throws -> ObjectInfo {
         try requireBucket(bucket)
         let path = objectPath(bucket, key)
         guard isRegularFile(path) else {
@@ -89,7 +92,7 @@ public struct LocalObjectStore: ObjectStore {
             info.contentType = sidecar.contentType
             info.cacheControl = sidecar.cacheControl
             info.metadata = sidecar.metadata
-        } else {
+        } else if hashing {
             info.etag = try Self.md5Hex(ofFile: path)
         }
         return info

@@ -15,6 +15,16 @@ struct LifecycleRuleTests {
         #expect(!DerivativeLayout().isManifest("derived/f1/_deleted.json"))
     }
 
+    @Test("keys fill every placeholder, repeated ones too, and never expand text that came from a value")
+    func keys() {
+        #expect(DerivativeLayout().key(fileId: "f1", name: "thumb", fileExtension: "webp") == "derived/f1/thumb.webp")
+        #expect(DerivativeLayout(template: "{fileId}/{name}-{fileId}.{ext}").key(fileId: "a", name: "n", fileExtension: "jpg") == "a/n-a.jpg")
+        #expect(DerivativeLayout().key(fileId: "{name}", name: "{ext}", fileExtension: "x") == "derived/{name}/{ext}.x")
+        #expect(DerivativeLayout(template: "plain").key(fileId: "a", name: "b", fileExtension: "c") == "plain")
+        #expect(DerivativeLayout().manifestKey(fileId: "f1") == "derived/f1/manifest.json")
+        #expect(DerivativeLayout().isManifest("derived/f1/manifest.json") && !DerivativeLayout().isManifest("derived/f1/x/manifest.json"))
+    }
+
     @Test("a later S3 sequencer, then a later Last-Modified, then another ETag make a version newer than the deletion")
     func supersededBy() {
         let deletedAt = Date(timeIntervalSince1970: 1_000_000)

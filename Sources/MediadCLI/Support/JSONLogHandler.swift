@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaProcessing
 
 /// One JSON object per line on stderr, for log collectors (`logFormat: json`).
 struct JSONLogHandler: LogHandler {
@@ -14,7 +15,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue,
+            "time": ManifestCoding.timestamp(Date()), "level": event.level.rawValue,
             "logger": label, "message": event.message.description,
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
