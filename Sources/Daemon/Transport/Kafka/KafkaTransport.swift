@@ -29,6 +29,7 @@ public final class KafkaTransport: DaemonTransport {
         /// The upload consumer took part in a rebalance (even one that gave it nothing).
         var joined = false
         var stopping = false
+        var ticks = 0
     }
 
     /// - Parameter consumerFactory: makes the consumer of a lane with the transport's
@@ -154,9 +155,15 @@ public final class KafkaTransport: DaemonTransport {
         }
     }
 
+    /// Commits every second; records lag every 5 s, as often as librdkafka's statistics
+    /// (parsing them is the costly part).
     public func maintain() async {
         await commit()
-        recordLag()
+        let due = status.withLock { status in
+            status.ticks += 1
+            return status.ticks % 5 == 0
+        }
+        if due { recordLag() }
     }
 
     public func stopIntake() {

@@ -1,4 +1,5 @@
 import AMQP
+import Events
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -94,7 +95,7 @@ public final class RabbitMQTransport: DaemonTransport {
         case .results:
             try await supervisor.publish(message, exchange: names.outputExchange, routingKey: record.eventType ?? "media.processed")
         case .deadLetters:
-            let source = record.headers.last { $0.0 == "mediad-original-topic" }?.1.map { String(decoding: $0, as: UTF8.self) }
+            let source = record.headers.last { $0.0 == DeadLetter.Header.originalTopic }?.1.map { String(decoding: $0, as: UTF8.self) }
             try await supervisor.publish(message, exchange: names.deadLetterExchange, routingKey: source ?? names.queue, mandatory: true)
         }
     }
