@@ -25,11 +25,18 @@ final class RabbitMQDaemonHarness: Sendable {
     private let group: ServiceGroup
     private let running: Mutex<Task<Void, any Error>?>
 
+    /// Whether `broker` is this harness's own (stopped with it).
+    private let ownsBroker: Bool
+
     /// - Parameters:
     ///   - start: false leaves the daemon stopped until `start()`, so that a test can queue
     ///     work (or raise an alarm) first.
-    init(_ label: String, start: Bool = true, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
-        broker = try await RabbitMQHarness.shared()
+    ///   - privateBroker: a broker of its own rather than the process's shared one, for tests
+    ///     that stop it or raise its memory alarm: every vhost, and every suite of the test
+    ///     process on the shared broker, would feel it.
+    init(_ label: String, start: Bool = true, privateBroker: Bool = false, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
+        ownsBroker = privateBroker
+        broker = privateBroker ? try await PikaClient.offPool { try RabbitMQHarness.launch() } : try await RabbitMQHarness.shared()
         vhost = try await broker.makeVirtualHost(label)
         root = try TestPaths.temporaryDirectory("daemon-amqp")
         var configuration = DaemonConfiguration()
@@ -85,6 +92,10 @@ final class RabbitMQDaemonHarness: Sendable {
         if let running = running.withLock({ $0 }) { try await running.value }
         await client.close()
         try? FileManager.default.removeItem(at: root)
+        if ownsBroker {
+            let broker = broker
+            _ = try? await PikaClient.offPool { broker.stop() }
+        }
     }
 
     /// Stores a fixture as an upload.
