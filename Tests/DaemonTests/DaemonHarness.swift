@@ -31,16 +31,8 @@ final class DaemonHarness: Sendable {
     ) async throws {
         cluster = try existing ?? MockKafkaCluster(brokers: 1)
         root = try existingRoot ?? TestPaths.temporaryDirectory("daemon")
-        var configuration = DaemonConfiguration()
+        var configuration = DaemonConfiguration.testing(root: root, instance: "test")
         configuration.brokers = cluster.bootstrapServers
-        configuration.storage = "local"
-        configuration.storageRoot = root.path
-        configuration.pipelines = TestPaths.pipelines.path
-        configuration.httpPort = 0
-        configuration.httpHost = "127.0.0.1"
-        configuration.instance = "test"
-        configuration.concurrency = 2
-        configuration.retryBaseDelay = .milliseconds(20)
         adjust(&configuration)
         for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] where existing == nil {
             try cluster.createTopic(name: topic, partitions: partitions)
@@ -123,6 +115,21 @@ final class DaemonHarness: Sendable {
 }
 
 extension DaemonConfiguration {
+    /// What every test daemon shares: a local store at `root`, the shipped pipelines, a free
+    /// HTTP port on loopback, two worker slots and quick retries.
+    static func testing(root: URL, instance: String) -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.storage = "local"
+        configuration.storageRoot = root.path
+        configuration.pipelines = TestPaths.pipelines.path
+        configuration.httpPort = 0
+        configuration.httpHost = "127.0.0.1"
+        configuration.instance = instance
+        configuration.concurrency = 2
+        configuration.retryBaseDelay = .milliseconds(20)
+        return configuration
+    }
+
     /// Points the daemon at an S3 API server (moto, or a relay in front of it) instead of
     /// the local store.
     mutating func useS3(endpoint: String, moto: MotoHarness) {

@@ -39,17 +39,9 @@ final class RabbitMQDaemonHarness: Sendable {
         broker = privateBroker ? try await PikaClient.offPool { try RabbitMQHarness.launch() } : try await RabbitMQHarness.shared()
         vhost = try await broker.makeVirtualHost(label)
         root = try TestPaths.temporaryDirectory("daemon-amqp")
-        var configuration = DaemonConfiguration()
+        var configuration = DaemonConfiguration.testing(root: root, instance: "amqp-\(label)")
         configuration.transport = "rabbitmq"
         configuration.amqpURI = vhost.uri
-        configuration.storage = "local"
-        configuration.storageRoot = root.path
-        configuration.pipelines = TestPaths.pipelines.path
-        configuration.httpPort = 0
-        configuration.httpHost = "127.0.0.1"
-        configuration.instance = "amqp-\(label)"
-        configuration.concurrency = 2
-        configuration.retryBaseDelay = .milliseconds(20)
         configuration.shutdownTimeout = .seconds(10)
         adjust(&configuration)
         self.configuration = configuration
