@@ -96,6 +96,7 @@ public struct ConfigurationLoader: Sendable {
         if configuration.storage == "local", configuration.storageRoot.isEmpty {
             throw ConfigurationError(setting: "storageRoot", message: "local storage needs a directory")
         }
+        _ = try WebhookConfiguration.from(configuration)
     }
 
     /// A YAML file of `key: value` settings, plus a `kafka:` map passed to librdkafka.

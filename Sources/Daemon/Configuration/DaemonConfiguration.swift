@@ -109,6 +109,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     // MARK: Operating
     public var httpHost = "0.0.0.0"
     public var httpPort = 8080
+    /// Path of the HTTP intake for bucket notifications (MinIO's webhook target), served
+    /// on the operations endpoint; nil: off. Needs `webhookToken`.
+    public var webhookPath: String?
+    /// The bearer token the store sends with each notification.
+    public var webhookToken: String?
+    /// Larger notification bodies are refused (413). Below Kafka's default
+    /// `message.max.bytes` (1,000,000), so that what the intake accepts the broker takes.
+    public var webhookMaxBytes = 512 * 1024
+    /// How long a notification waits for the broker's confirmation before it is answered
+    /// 503 (the store sends it again).
+    public var webhookTimeout: Duration = .seconds(10)
     /// Names this instance in `source` of events (`/mediad/<instance>`).
     public var instance = ProcessInfo.processInfo.hostName
     public var logLevel = "info"
