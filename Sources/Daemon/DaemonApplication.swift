@@ -10,7 +10,8 @@ import Prometheus
 import ServiceLifecycle
 
 /// Assembles `mediad serve` from its configuration: object store, pipelines, worker pool,
-/// Kafka consumer and producer, the daemon, and the health/metrics endpoint.
+/// Kafka consumer and producer, the daemon, and the health/metrics endpoint (with the
+/// webhook intake, when configured).
 public struct DaemonApplication: Sendable {
     public let daemon: MediaDaemon
     public let services: [any Service]
@@ -26,12 +27,21 @@ public struct DaemonApplication: Sendable {
         configuration: DaemonConfiguration, registry: PrometheusCollectorRegistry, logger: Logger,
         onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> DaemonApplication {
+        let webhookConfiguration = try WebhookConfiguration.from(configuration)
         let store = try makeStore(configuration)
         let jobs = try makeJobRunner(configuration: configuration, store: store, logger: logger)
         let pool = jobs.processor.pool
         let metrics = DaemonMetrics(factory: PrometheusMetricsFactory(registry: registry))
         let transport = try makeTransport(configuration: configuration, metrics: metrics, logger: logger)
         let daemon = MediaDaemon(configuration: configuration, transport: transport, jobs: jobs, metrics: metrics, logger: logger)
+        let webhook = webhookConfiguration.map {
+            WebhookIntake(configuration: $0, transport: transport, metrics: metrics, logger: logger)
+        }
+        if let webhook {
+            logger.info("webhook intake on", metadata: [
+                "path": "\(webhook.configuration.path)", "port": "\(configuration.httpPort)", "destination": "\(transport.address(of: .intake))",
+            ])
+        }
 
         let http = OperationsEndpoint.application(
             host: configuration.httpHost, port: configuration.httpPort,
@@ -50,7 +60,7 @@ public struct DaemonApplication: Sendable {
                 registry.emit(into: &buffer)
                 return String(decoding: buffer, as: UTF8.self)
             },
-            onRunning: onHTTPRunning, logger: logger)
+            webhook: webhook, onRunning: onHTTPRunning, logger: logger)
         return DaemonApplication(daemon: daemon, services: [http, daemon], store: store, pool: pool, configuration: configuration)
     }
 

@@ -35,7 +35,7 @@ public struct DaemonMetrics: Sendable {
     /// and hashed) or `content_promised` (the event's sha256 and the store's MD5: no download).
     public func job(_ path: String, duration: Duration) {
         Timer(label: "mediad_job_duration_seconds", dimensions: [("path", path)], factory: factory)
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(duration.nanoseconds)
     }
 
     /// An upload whose outputs were copied from a file with the same bytes (nothing decoded).
@@ -47,6 +47,17 @@ public struct DaemonMetrics: Sendable {
     public func deletion(_ status: String, bytesReclaimed: Int64) {
         Counter(label: "mediad_deletions_total", dimensions: [("status", status)], factory: factory).increment()
         Counter(label: "mediad_bytes_reclaimed_total", factory: factory).increment(by: Int(bytesReclaimed))
+    }
+
+    /// A request to the webhook intake, by how it was answered (`WebhookOutcome`).
+    public func webhookRequest(_ status: String) {
+        Counter(label: "mediad_webhook_requests_total", dimensions: [("status", status)], factory: factory).increment()
+    }
+
+    /// How long a webhook notification waited for the broker's confirmation.
+    public func webhookConfirmation(_ duration: Duration) {
+        Timer(label: "mediad_webhook_confirm_seconds", factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
     }
 
     /// Stage durations become Prometheus histograms.
@@ -85,4 +96,8 @@ public struct DaemonMetrics: Sendable {
             Counter(label: "mediad_worker_events_total", dimensions: [("event", event)], factory: factory).increment(by: delta)
         }
     }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

@@ -16,13 +16,16 @@ public struct Readiness: Sendable, Equatable {
 
 /// The small HTTP endpoint operators and orchestrators use: `/healthz` (the process is
 /// alive), `/readyz` (the consumer has partitions and the object store answers), `/metrics`
-/// (Prometheus text format).
+/// (Prometheus text format), and the webhook intake when it is configured (on the same
+/// listener, so a store reaches it wherever the orchestrator already routes to the pod).
 public enum OperationsEndpoint {
     public static func router(
         readiness: @escaping @Sendable () async -> Readiness,
-        metrics: @escaping @Sendable () -> String
+        metrics: @escaping @Sendable () -> String,
+        webhook: WebhookIntake? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        webhook?.register(on: router)
         router.get("/healthz") { _, _ in
             "ok\n"
         }
@@ -48,11 +51,12 @@ public enum OperationsEndpoint {
         host: String, port: Int,
         readiness: @escaping @Sendable () async -> Readiness,
         metrics: @escaping @Sendable () -> String,
+        webhook: WebhookIntake? = nil,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            router: router(readiness: readiness, metrics: metrics),
+            router: router(readiness: readiness, metrics: metrics, webhook: webhook),
             configuration: .init(address: .hostname(host, port: port), serverName: "mediad"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
