@@ -13,7 +13,7 @@ import Testing
 struct WebhookTests {
     static let token = "webhook-test-token-0123456789"
 
-    @Test("wrong or missing token 401, oversized 413, not a notification 400, HEAD 200: none produces; a notification is published unchanged and processed")
+    @Test("token missing or wrong 401, oversized 413, not a notification 400, HEAD 200: nothing produced; a notification goes through unchanged")
     func refusalsAndOneNotification() async throws {
         let daemon = try await Self.daemon { $0.webhookMaxBytes = 64 * 1024 }
         try await daemon.run(watching: [daemon.configuration.topic, daemon.configuration.outputTopic]) { watcher in
@@ -214,7 +214,8 @@ struct WebhookClient {
         let file = try TestPaths.temporaryDirectory("webhook-body").appendingPathComponent("body.json")
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
         try body.write(to: file)
-        var arguments = ["curl", "-sS", "--max-time", "30", "-X", "POST", "-H", "Content-Type: application/json", "-w", "\n%{http_code}", "--data-binary", "@\(file.path)"]
+        var arguments = ["curl", "-sS", "--max-time", "30", "-X", "POST", "-H", "Content-Type: application/json", "-w", "\n%{http_code}"]
+        arguments += ["--data-binary", "@\(file.path)"]
         if let authorization { arguments += ["-H", "Authorization: \(authorization)"] }
         if chunked { arguments += ["-H", "Transfer-Encoding: chunked"] }
         let result = try Command.run(arguments + [url])

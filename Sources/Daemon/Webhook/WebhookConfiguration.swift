@@ -33,13 +33,15 @@ public struct WebhookConfiguration: Sendable, Equatable {
         guard let path = configuration.webhookPath else { return nil }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-._~")
         guard path.hasPrefix("/"), path.count > 1, path.allSatisfy(allowed.contains), !path.contains("//") else {
-            throw ConfigurationError(setting: "webhookPath", message: "expected an absolute path of letters, digits and - . _ ~ such as /webhooks/s3, got '\(path)'")
+            throw ConfigurationError(
+                setting: "webhookPath", message: "expected an absolute path of letters, digits and - . _ ~ such as /webhooks/s3, got '\(path)'")
         }
         guard !reservedPaths.contains(path) else {
             throw ConfigurationError(setting: "webhookPath", message: "\(path) is served by the operations endpoint itself")
         }
         guard let token = configuration.webhookToken else {
-            throw ConfigurationError(setting: "webhookToken", message: "webhookPath is set, so a token is required: the intake refuses unauthenticated notifications")
+            throw ConfigurationError(
+                setting: "webhookToken", message: "webhookPath is set, so a token is required: the intake refuses unauthenticated notifications")
         }
         guard token.count >= minimumTokenLength, !token.contains(where: \.isWhitespace) else {
             throw ConfigurationError(setting: "webhookToken", message: "expected \(minimumTokenLength) characters or more without spaces")

@@ -1,3 +1,4 @@
+import AMQP
 import Hummingbird
 import Kafka
 import Logging
@@ -75,14 +76,16 @@ public struct WebhookIntake: Sendable {
             metrics.webhookConfirmation(ContinuousClock.now - started)
             logger.debug("webhook notification published", metadata: metadata)
             return answer(.published, "published to \(address)")
-        case .failed(let error as KafkaError) where error.code == .messageSizeTooLarge:
+        case .failed(let error) where Self.isTooLarge(error):
             logger.warning("the broker refused the notification as too large", metadata: metadata.merging(["bytes": "\(body.count)"]) { $1 })
             return answer(.tooLarge, "the broker refused the body as too large")
         case .failed(let error):
             logger.error("webhook notification not published; answered 503", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             return answer(.brokerFailed, "the broker did not take the notification; send it again", headers: [.retryAfter: "5"])
         case .timedOut:
-            logger.error("broker did not confirm a webhook notification in time; answered 503", metadata: metadata.merging(["timeout": "\(configuration.timeout)"]) { $1 })
+            logger.error(
+                "broker did not confirm a webhook notification in time; answered 503",
+                metadata: metadata.merging(["timeout": "\(configuration.timeout)"]) { $1 })
             return answer(.brokerTimeout, "the broker did not confirm within \(configuration.timeout); send it again", headers: [.retryAfter: "5"])
         case .overloaded:
             logger.error("too many webhook notifications await the broker; answered 503", metadata: ["pending": "\(pending.limit)"])
@@ -90,8 +93,15 @@ public struct WebhookIntake: Sendable {
         }
     }
 
+    /// The broker refused the record for its size (Kafka's `message.max.bytes`, RabbitMQ's
+    /// `max_message_size`): sending it again cannot help.
+    private static func isTooLarge(_ error: any Error) -> Bool {
+        (error as? KafkaError)?.code == .messageSizeTooLarge || (error as? AMQPError)?.code == .contentTooLarge
+    }
+
     private func tooLarge(_ declared: Int?) -> Response {
-        logger.warning("webhook body over the limit", metadata: ["limit": "\(configuration.maxBytes)", "declared": "\(declared.map(String.init) ?? "chunked")"])
+        let size = declared.map(String.init) ?? "chunked"
+        logger.warning("webhook body over the limit", metadata: ["limit": "\(configuration.maxBytes)", "declared": "\(size)"])
         return answer(.tooLarge, "the body is over \(configuration.maxBytes) bytes")
     }
 
