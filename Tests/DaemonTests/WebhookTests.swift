@@ -138,13 +138,23 @@ struct WebhookTests {
     /// it binds, so the test picks it), and no backfill lane (not under test: one consumer fewer).
     static func daemon(logs: LogRecorder? = nil, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws -> DaemonHarness {
         let port = try LoopbackPorts.free(1)[0]
-        return try await DaemonHarness(logs: logs) { configuration in
+        let daemon = try await DaemonHarness(logs: logs) { configuration in
             configuration.httpPort = Int(port)
             configuration.webhookPath = "/webhooks/s3"
             configuration.webhookToken = token
             configuration.reprocessTopic = ""
             adjust(&configuration)
         }
+        // The endpoint binds once the service group runs it, a moment after the harness returns.
+        do {
+            try await waitUntil("the operations endpoint listening", timeout: .seconds(30), every: .milliseconds(100)) {
+                LoopbackPorts.httpStatus(port, path: "/healthz") == 200
+            }
+        } catch {
+            try? await daemon.stop()
+            throw error
+        }
+        return daemon
     }
 
     /// What MinIO POSTs for one upload of `uploads/<key>`.
