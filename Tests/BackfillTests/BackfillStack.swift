@@ -60,11 +60,16 @@ final class BackfillStack: Sendable {
     /// would be answered by copying the first one's outputs.
     @discardableResult
     func upload(_ count: Int, of fixture: String = "orientation-1.jpg", prefix: String) async throws -> [String] {
+        try await Self.upload(count, of: fixture, prefix: prefix, to: store)
+    }
+
+    /// Uploads to `bucket` of any store, as `upload(_:of:prefix:)` does.
+    static func upload(_ count: Int, of fixture: String, prefix: String, to store: any ObjectStore) async throws -> [String] {
         var keys: [String] = []
         let image = try Data(contentsOf: TestPaths.image(fixture))
         for index in 0..<count {
             let key = "\(prefix)\(String(format: "%03d", index)).jpg"
-            _ = try await store.put(bucket: Self.bucket, key: key, data: image + Data("copy \(key)".utf8), options: PutOptions(contentType: "image/jpeg"))
+            _ = try await store.put(bucket: bucket, key: key, data: image + Data("copy \(key)".utf8), options: PutOptions(contentType: "image/jpeg"))
             keys.append(key)
         }
         return keys
@@ -111,9 +116,13 @@ final class RunningDaemon: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    init(_ stack: BackfillStack, adjust: (inout DaemonConfiguration) -> Void = { _ in }) throws {
+    convenience init(_ stack: BackfillStack, adjust: (inout DaemonConfiguration) -> Void = { _ in }) throws {
         var configuration = stack.configuration
         adjust(&configuration)
+        try self.init(configuration: configuration)
+    }
+
+    init(configuration: DaemonConfiguration) throws {
         application = try DaemonApplication.build(configuration: configuration, registry: PrometheusCollectorRegistry(), logger: Logger.quiet)
         let group = ServiceGroup(configuration: .init(services: application.services, logger: Logger.quiet))
         self.group = group
