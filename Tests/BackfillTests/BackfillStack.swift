@@ -21,19 +21,13 @@ final class BackfillStack: Sendable {
     init() async throws {
         moto = try await MotoHarness.start(.plain)
         cluster = try MockKafkaCluster(brokers: 1)
-        var configuration = DaemonConfiguration()
+        var configuration = Self.baseConfiguration()
         configuration.brokers = cluster.bootstrapServers
         configuration.storage = "s3"
         configuration.s3Endpoint = moto.info.endpoint
         configuration.s3Region = moto.info.region
         configuration.s3AccessKeyId = moto.info.accessKeyId
         configuration.s3SecretAccessKey = moto.info.secretAccessKey
-        configuration.pipelines = TestPaths.pipelines.path
-        configuration.httpPort = 0
-        configuration.httpHost = "127.0.0.1"
-        configuration.instance = "test"
-        configuration.concurrency = 2
-        configuration.retryBaseDelay = .milliseconds(20)
         self.configuration = configuration
         store = try DaemonApplication.makeStore(configuration) as! S3ObjectStore
         try await store.createBucket(Self.bucket)
@@ -45,6 +39,19 @@ final class BackfillStack: Sendable {
     func stop() async {
         try? await store.shutdown()
         moto.stop()
+    }
+
+    /// What every backfill test daemon shares, whatever its broker and store: the shipped
+    /// pipelines, an ephemeral HTTP port, two workers, quick retries.
+    static func baseConfiguration() -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.pipelines = TestPaths.pipelines.path
+        configuration.httpPort = 0
+        configuration.httpHost = "127.0.0.1"
+        configuration.instance = "test"
+        configuration.concurrency = 2
+        configuration.retryBaseDelay = .milliseconds(20)
+        return configuration
     }
 
     /// The environment a `mediad` child process needs for this stack.
@@ -133,5 +140,36 @@ final class RunningDaemon: Sendable {
         await group.triggerGracefulShutdown()
         try await running.value
         await application.shutdown()
+    }
+}
+
+/// The results of a daemon that had uploads (`upload-…` file ids) and backfill work (`s3-…`)
+/// at once, each with the time it was emitted (the CloudEvent's `time`).
+struct CompetingResults {
+    var uploads: [(fileId: String, emitted: Date)] = []
+    var backfill: [(fileId: String, emitted: Date)] = []
+
+    /// - Parameter events: the results' CloudEvents, decoded.
+    init(events: [[String: Any]]) {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for event in events {
+            guard let fileId = (event["data"] as? [String: Any])?["fileId"] as? String, let time = event["time"] as? String,
+                let emitted = formatter.date(from: time)
+            else { continue }
+            if fileId.hasPrefix("upload-") { uploads.append((fileId, emitted)) }
+            if fileId.hasPrefix("s3-") { backfill.append((fileId, emitted)) }
+        }
+    }
+
+    var firstUpload: Date? { uploads.map(\.emitted).min() }
+
+    /// Backfill results emitted after the first upload result and before the last. Once
+    /// uploads were in the daemon, backfill only finishes what was already running (at most
+    /// one per worker) and at most one more, started when the last upload left a worker idle.
+    /// Without priorities about half of the results in that window would be backfill.
+    var backfillDuringUploads: Int {
+        guard let first = firstUpload, let last = uploads.map(\.emitted).max() else { return 0 }
+        return backfill.count { $0.emitted > first && $0.emitted < last }
     }
 }

@@ -23,17 +23,11 @@ final class RabbitMQBackfillStack: Sendable {
         root = try TestPaths.temporaryDirectory("rabbitmq-backfill")
         store = LocalObjectStore(root: root)
         try await store.createBucket(Self.bucket)
-        var configuration = DaemonConfiguration()
+        var configuration = BackfillStack.baseConfiguration()
         configuration.transport = "rabbitmq"
         configuration.amqpURI = vhost.uri
         configuration.storage = "local"
         configuration.storageRoot = root.path
-        configuration.pipelines = TestPaths.pipelines.path
-        configuration.httpPort = 0
-        configuration.httpHost = "127.0.0.1"
-        configuration.instance = "test"
-        configuration.concurrency = 2
-        configuration.retryBaseDelay = .milliseconds(20)
         adjust(&configuration)
         self.configuration = configuration
     }

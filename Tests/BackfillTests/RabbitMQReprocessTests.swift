@@ -42,27 +42,15 @@ struct RabbitMQReprocessTests {
         let outcomes = early + later
         #expect(outcomes.count == 24)
 
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        func emitted(_ message: [String: Any]) -> Date? {
-            guard let body = message["body"] as? String, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-                let time = object["time"] as? String
-            else { return nil }
-            return formatter.date(from: time)
-        }
-        func fileId(_ message: [String: Any]) -> String? { RabbitMQBackfillStack.eventData(message)?["fileId"] as? String }
-        let uploads = outcomes.filter { fileId($0)?.hasPrefix("upload-") == true }
-        let backfill = outcomes.filter { fileId($0)?.hasPrefix("s3-") == true }
-        #expect(uploads.count == 8)
-        #expect(Set(backfill.compactMap(fileId)) == Set(backfillKeys.map { UploadEvent.stableFileId(bucket: RabbitMQBackfillStack.bucket, key: $0) }))
-        let firstUpload = try #require(uploads.compactMap(emitted).min())
-        let lastUpload = try #require(uploads.compactMap(emitted).max())
+        let results = CompetingResults(events: outcomes.compactMap { message in
+            (message["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        })
+        #expect(results.uploads.count == 8)
+        let backfillIds = Set(backfillKeys.map { UploadEvent.stableFileId(bucket: RabbitMQBackfillStack.bucket, key: $0) })
+        #expect(Set(results.backfill.map(\.fileId)) == backfillIds)
+        let firstUpload = try #require(results.firstUpload)
         #expect(firstUpload > uploadsSent)
-        // Once uploads were in the daemon, backfill only finished what was already running (at
-        // most one per worker) and at most one more, started when the last upload left a worker
-        // idle. Without priorities about half of the results in that window would be backfill.
-        let backfillDuringUploads = backfill.compactMap(emitted).filter { $0 > firstUpload && $0 < lastUpload }.count
-        #expect(backfillDuringUploads <= 3, "reprocess results while uploads were waiting: \(backfillDuringUploads)")
+        #expect(results.backfillDuringUploads <= 3, "reprocess results while uploads were waiting: \(results.backfillDuringUploads)")
         #expect(daemon.application.daemon.peakBackfillAdmitted <= 2)
         #expect(try await stack.depth(names.reprocessQueue) == 0)
     }
