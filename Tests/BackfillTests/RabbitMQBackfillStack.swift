@@ -59,7 +59,7 @@ final class RabbitMQBackfillStack: Sendable {
             arguments: ["serve"] + arguments + ["--http-port", "0", "--concurrency", "\(configuration.concurrency)"] + extra,
             logFile: root.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log"))
         try server.launch()
-        try server.waitUntilReady(timeout: .seconds(60)) { server.log.contains("consuming") }
+        try server.waitUntilReady(timeout: .seconds(120)) { server.log.contains("consuming") }
         return server
     }
 

@@ -166,7 +166,7 @@ struct RabbitMQDeadLetterTests {
 
         let fixed = try stack.serve(["--allowed-buckets", "uploads,archive"])
         defer { fixed.stop() }
-        let processed = try await stack.take(1, from: names.outputQueue)
+        let processed = try await stack.take(1, from: names.outputQueue, timeout: .seconds(120))
         let result = try #require(processed.first, "\(fixed.log)")
         let data = try #require(RabbitMQBackfillStack.eventData(result))
         #expect(data["fileId"] as? String == "beach")

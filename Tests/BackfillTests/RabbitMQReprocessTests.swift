@@ -29,7 +29,7 @@ struct RabbitMQReprocessTests {
 
         let daemon = try RunningDaemon(configuration: stack.configuration)
         // Let backfill run on the idle daemon, then a burst of uploads arrives.
-        let early = try await stack.take(3, from: names.outputQueue, timeout: .seconds(60))
+        let early = try await stack.take(3, from: names.outputQueue, timeout: .seconds(120))
         #expect(early.count == 3)
         let uploadsSent = Date()
         let connection = try await stack.connect()
@@ -37,7 +37,7 @@ struct RabbitMQReprocessTests {
             try await stack.publishUpload(fileId: "upload-\(key)", key: key, on: connection)
         }
         await connection.close()
-        let later = try await stack.take(21, from: names.outputQueue, timeout: .seconds(150))
+        let later = try await stack.take(21, from: names.outputQueue, timeout: .seconds(240))
         try await daemon.stop()
         let outcomes = early + later
         #expect(outcomes.count == 24)
@@ -71,7 +71,7 @@ struct RabbitMQReprocessTests {
 
         let emitted = try stack.mediad(["reprocess", "s3://uploads/emit/", "--emit"], currentDirectory: directory)
         #expect(emitted.status == 0, "\(emitted.text)\(emitted.stderr)")
-        let results = try await stack.take(2, from: names.outputQueue, timeout: .seconds(20))
+        let results = try await stack.take(2, from: names.outputQueue, timeout: .seconds(60))
         #expect(Set(results.compactMap { RabbitMQBackfillStack.eventData($0)?["fileId"] as? String })
             == Set(keys.map { UploadEvent.stableFileId(bucket: RabbitMQBackfillStack.bucket, key: $0) }))
         for result in results {
