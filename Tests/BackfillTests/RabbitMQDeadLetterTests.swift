@@ -94,7 +94,8 @@ struct RabbitMQDeadLetterTests {
         }
         let missing = try stack.mediad(["dlq", "inspect", "no-such-id"])
         #expect(missing.status == 1)
-        #expect(try await stack.depth(names.deadLetterQueue) == 2)
+        // A quorum queue takes requeued messages back through its log: ready again shortly after.
+        #expect(try await stack.waitForDepth(names.deadLetterQueue, 2, timeout: .seconds(5)) == 2)
 
         // Replay by id: the broker's dead letter goes back to its queue as first published,
         // without the broker's bookkeeping; mediad's stays.
