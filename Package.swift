@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "Backfill",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "PipelineEngine",
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "AMQP", "Daemon", "PipelineEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "BackfillTests",
             dependencies: [
-                "Backfill", "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "MediadTestSupport",
+                "Backfill", "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "AMQP", "MediadTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -21,19 +21,13 @@ final class BackfillStack: Sendable {
     init() async throws {
         moto = try await MotoHarness.start(.plain)
         cluster = try MockKafkaCluster(brokers: 1)
-        var configuration = DaemonConfiguration()
+        var configuration = Self.baseConfiguration()
         configuration.brokers = cluster.bootstrapServers
         configuration.storage = "s3"
         configuration.s3Endpoint = moto.info.endpoint
         configuration.s3Region = moto.info.region
         configuration.s3AccessKeyId = moto.info.accessKeyId
         configuration.s3SecretAccessKey = moto.info.secretAccessKey
-        configuration.pipelines = TestPaths.pipelines.path
-        configuration.httpPort = 0
-        configuration.httpHost = "127.0.0.1"
-        configuration.instance = "test"
-        configuration.concurrency = 2
-        configuration.retryBaseDelay = .milliseconds(20)
         self.configuration = configuration
         store = try DaemonApplication.makeStore(configuration) as! S3ObjectStore
         try await store.createBucket(Self.bucket)
@@ -45,6 +39,19 @@ final class BackfillStack: Sendable {
     func stop() async {
         try? await store.shutdown()
         moto.stop()
+    }
+
+    /// What every backfill test daemon shares, whatever its broker and store: the shipped
+    /// pipelines, an ephemeral HTTP port, two workers, quick retries.
+    static func baseConfiguration() -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.pipelines = TestPaths.pipelines.path
+        configuration.httpPort = 0
+        configuration.httpHost = "127.0.0.1"
+        configuration.instance = "test"
+        configuration.concurrency = 2
+        configuration.retryBaseDelay = .milliseconds(20)
+        return configuration
     }
 
     /// The environment a `mediad` child process needs for this stack.
@@ -60,11 +67,16 @@ final class BackfillStack: Sendable {
     /// would be answered by copying the first one's outputs.
     @discardableResult
     func upload(_ count: Int, of fixture: String = "orientation-1.jpg", prefix: String) async throws -> [String] {
+        try await Self.upload(count, of: fixture, prefix: prefix, to: store)
+    }
+
+    /// Uploads to `bucket` of any store, as `upload(_:of:prefix:)` does.
+    static func upload(_ count: Int, of fixture: String, prefix: String, to store: any ObjectStore) async throws -> [String] {
         var keys: [String] = []
         let image = try Data(contentsOf: TestPaths.image(fixture))
         for index in 0..<count {
             let key = "\(prefix)\(String(format: "%03d", index)).jpg"
-            _ = try await store.put(bucket: Self.bucket, key: key, data: image + Data("copy \(key)".utf8), options: PutOptions(contentType: "image/jpeg"))
+            _ = try await store.put(bucket: bucket, key: key, data: image + Data("copy \(key)".utf8), options: PutOptions(contentType: "image/jpeg"))
             keys.append(key)
         }
         return keys
@@ -111,9 +123,13 @@ final class RunningDaemon: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    init(_ stack: BackfillStack, adjust: (inout DaemonConfiguration) -> Void = { _ in }) throws {
+    convenience init(_ stack: BackfillStack, adjust: (inout DaemonConfiguration) -> Void = { _ in }) throws {
         var configuration = stack.configuration
         adjust(&configuration)
+        try self.init(configuration: configuration)
+    }
+
+    init(configuration: DaemonConfiguration) throws {
         application = try DaemonApplication.build(configuration: configuration, registry: PrometheusCollectorRegistry(), logger: Logger.quiet)
         let group = ServiceGroup(configuration: .init(services: application.services, logger: Logger.quiet))
         self.group = group
@@ -124,5 +140,36 @@ final class RunningDaemon: Sendable {
         await group.triggerGracefulShutdown()
         try await running.value
         await application.shutdown()
+    }
+}
+
+/// The results of a daemon that had uploads (`upload-…` file ids) and backfill work (`s3-…`)
+/// at once, each with the time it was emitted (the CloudEvent's `time`).
+struct CompetingResults {
+    var uploads: [(fileId: String, emitted: Date)] = []
+    var backfill: [(fileId: String, emitted: Date)] = []
+
+    /// - Parameter events: the results' CloudEvents, decoded.
+    init(events: [[String: Any]]) {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for event in events {
+            guard let fileId = (event["data"] as? [String: Any])?["fileId"] as? String, let time = event["time"] as? String,
+                let emitted = formatter.date(from: time)
+            else { continue }
+            if fileId.hasPrefix("upload-") { uploads.append((fileId, emitted)) }
+            if fileId.hasPrefix("s3-") { backfill.append((fileId, emitted)) }
+        }
+    }
+
+    var firstUpload: Date? { uploads.map(\.emitted).min() }
+
+    /// Backfill results emitted after the first upload result and before the last. Once
+    /// uploads were in the daemon, backfill only finishes what was already running (at most
+    /// one per worker) and at most one more, started when the last upload left a worker idle.
+    /// Without priorities about half of the results in that window would be backfill.
+    var backfillDuringUploads: Int {
+        guard let first = firstUpload, let last = uploads.map(\.emitted).max() else { return 0 }
+        return backfill.count { $0.emitted > first && $0.emitted < last }
     }
 }

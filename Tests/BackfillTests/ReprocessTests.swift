@@ -196,26 +196,14 @@ struct ReprocessTests {
         await producer.close()
         #expect(outcomes.count == 40)
 
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        func emitted(_ message: KafkaMessage) -> Date? {
-            guard let value = message.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-                  let time = object["time"] as? String
-            else { return nil }
-            return formatter.date(from: time)
-        }
-        let uploads = outcomes.filter { (KafkaReader.eventData($0)?["fileId"] as? String)?.hasPrefix("upload-") == true }
-        let backfill = outcomes.filter { (KafkaReader.eventData($0)?["fileId"] as? String)?.hasPrefix("s3-") == true }
-        #expect(uploads.count == 10)
-        #expect(Set(backfill.compactMap { KafkaReader.eventData($0)?["fileId"] as? String }) == Set(backfillKeys.map { UploadEvent.stableFileId(bucket: BackfillStack.bucket, key: $0) }))
-        let firstUpload = try #require(uploads.compactMap(emitted).min())
-        let lastUpload = try #require(uploads.compactMap(emitted).max())
+        let results = CompetingResults(events: outcomes.compactMap { message in
+            message.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        })
+        #expect(results.uploads.count == 10)
+        #expect(Set(results.backfill.map(\.fileId)) == Set(backfillKeys.map { UploadEvent.stableFileId(bucket: BackfillStack.bucket, key: $0) }))
+        let firstUpload = try #require(results.firstUpload)
         #expect(firstUpload > uploadsSent)
-        // Once uploads were in the daemon, backfill only finished what was already running (at
-        // most one per worker) and at most one more, started when the last upload left a worker
-        // idle. Without priorities about half of the results in that window would be backfill.
-        let backfillDuringUploads = backfill.compactMap(emitted).filter { $0 > firstUpload && $0 < lastUpload }.count
-        #expect(backfillDuringUploads <= 3, "reprocess results while uploads were waiting: \(backfillDuringUploads)")
+        #expect(results.backfillDuringUploads <= 3, "reprocess results while uploads were waiting: \(results.backfillDuringUploads)")
         #expect(daemon.application.daemon.peakBackfillAdmitted <= 2)
     }
 }

@@ -2,10 +2,14 @@ import Events
 import Foundation
 import Kafka
 
-/// One message on the dead-letter topic, with the `mediad-*` headers of BRIEF §2 read back.
+/// One message on the dead-letter topic (or queue), with mediad's `mediad-*` headers read back.
 public struct DeadLetterEntry: Sendable, Hashable {
-    /// Where it sits on the dead-letter topic.
+    /// Where it sits on the dead-letter topic. On RabbitMQ: partition 0 and its place in the
+    /// queue when it was read, which changes as the queue does.
     public var position: DeadLetterPosition
+    /// How `mediad dlq inspect` and `replay` name it: PARTITION:OFFSET on Kafka; on RabbitMQ,
+    /// where a queue has no offsets, its message id or a digest of its content.
+    public var id: String
     public var key: [UInt8]?
     public var value: [UInt8]
     public var headers: [KafkaHeader]
@@ -18,19 +22,29 @@ public struct DeadLetterEntry: Sendable, Hashable {
     /// How often `mediad dlq replay` has already sent it back.
     public var replayCount: Int
 
-    /// A Kafka header; a struct so entries can be compared.
+    /// A Kafka header, or an AMQP header as text (`AMQPRecords.headers(of:)`); a struct so
+    /// entries can be compared.
     public struct KafkaHeader: Sendable, Hashable {
         public var name: String
         public var value: [UInt8]?
     }
 
     public init(_ message: KafkaMessage) {
-        position = DeadLetterPosition(partition: message.partition, offset: message.offset)
-        key = message.key
-        value = message.value ?? []
-        headers = message.headers.map { KafkaHeader(name: $0.name, value: $0.value) }
+        let position = DeadLetterPosition(partition: message.partition, offset: message.offset)
+        self.init(
+            position: position, id: position.description, key: message.key, value: message.value ?? [],
+            headers: message.headers.map { KafkaHeader(name: $0.name, value: $0.value) })
+    }
+
+    /// Reads the `mediad-*` headers; without them the code is `unknown`.
+    init(position: DeadLetterPosition, id: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) {
+        self.position = position
+        self.id = id
+        self.key = key
+        self.value = value
+        self.headers = headers
         func text(_ name: String) -> String? {
-            message.headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+            headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
         }
         code = text(DeadLetter.Header.errorCode) ?? "unknown"
         self.message = text(DeadLetter.Header.errorMessage) ?? ""
@@ -44,12 +58,22 @@ public struct DeadLetterEntry: Sendable, Hashable {
     /// The message as it goes back to its original topic: the original key, value and
     /// headers, without mediad's error headers, with the replay counted.
     public func replayRecord() -> (key: [UInt8]?, value: [UInt8], headers: KafkaHeaders) {
-        var kept: KafkaHeaders = headers
-            .filter { !DeadLetter.Header.all.contains($0.name) && $0.name != DeadLetter.Header.replayCount && $0.name != DeadLetter.Header.replayedFrom }
-            .map { (name: $0.name, value: $0.value) }
+        var kept: KafkaHeaders = headers.filter { !Self.isReplacedOnReplay($0.name) }.map { (name: $0.name, value: $0.value) }
         kept.append((name: DeadLetter.Header.replayCount, value: Array(String(replayCount + 1).utf8)))
-        kept.append((name: DeadLetter.Header.replayedFrom, value: Array(position.description.utf8)))
+        kept.append((name: DeadLetter.Header.replayedFrom, value: Array(id.utf8)))
         return (key, value, kept)
+    }
+
+    /// Why a replay must not send it back again, or nil: a message replayed `maxReplays`
+    /// times keeps failing, and must not loop between the dead letters and its input for ever.
+    public func replayLimitRefusal(maxReplays: Int) -> String? {
+        guard replayCount >= maxReplays else { return nil }
+        return "already replayed \(replayCount) times (limit \(maxReplays)); inspect it and fix the message or its cause"
+    }
+
+    /// mediad's error headers and replay marks: a replay drops them and sets the marks anew.
+    static func isReplacedOnReplay(_ name: String) -> Bool {
+        DeadLetter.Header.all.contains(name) || name == DeadLetter.Header.replayCount || name == DeadLetter.Header.replayedFrom
     }
 
     /// The value as text when it is UTF-8 (most events are JSON), else nil.

@@ -52,16 +52,7 @@ public struct DeadLetterQueue: Sendable {
         }
     }
 
-    /// What a replay did.
-    public struct ReplayReport: Sendable {
-        public var replayed: [DeadLetterEntry] = []
-        /// Picked but not sent, with why.
-        public var refused: [(entry: DeadLetterEntry, reason: String)] = []
-        /// Considered and not picked by the filter.
-        public var passedOver = 0
-        /// Requested positions that are not on the topic.
-        public var notFound: [DeadLetterPosition] = []
-    }
+    public typealias ReplayReport = DeadLetterReplayReport
 
     /// Every dead letter from the beginning of the topic (read with a throwaway group that
     /// commits nothing), with the replay mark.
@@ -98,8 +89,8 @@ public struct DeadLetterQueue: Sendable {
                 report.refused.append((entry, "no \(DeadLetter.Header.originalTopic) header"))
                 return
             }
-            guard entry.replayCount < maxReplays else {
-                report.refused.append((entry, "already replayed \(entry.replayCount) times (limit \(maxReplays)); inspect it and fix the message or its cause"))
+            if let refusal = entry.replayLimitRefusal(maxReplays: maxReplays) {
+                report.refused.append((entry, refusal))
                 return
             }
             if !dryRun {
@@ -109,7 +100,7 @@ public struct DeadLetterQueue: Sendable {
             }
             report.replayed.append(entry)
         }
-        report.notFound = wanted.subtracting(seen).sorted()
+        report.notFound = wanted.subtracting(seen).sorted().map(\.description)
         return report
     }
 
@@ -201,15 +192,17 @@ public struct DeadLetterQueue: Sendable {
     }
 }
 
-/// Why the dead-letter topic could not be read.
+/// Why the dead-letter topic (or queue) could not be read.
 public enum DeadLetterQueueError: Error, Sendable, CustomStringConvertible {
     case noPartitions(topic: String)
     case incomplete(topic: String, read: Int64, end: Int64)
+    case noQueue(String)
 
     public var description: String {
         switch self {
         case .noPartitions(let topic): "no partition of '\(topic)' was assigned in time: does the topic exist, and is the broker reachable?"
         case .incomplete(let topic, let read, let end): "'\(topic)' could not be read to its end in time (at \(read) of \(end))"
+        case .noQueue(let queue): "there is no queue '\(queue)' in this vhost: is it the one `mediad serve` declared (amqpURI, amqpDeadLetterQueue)?"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Daemon
 import Events
 import Foundation
 import Kafka
@@ -14,20 +15,28 @@ public struct ReprocessRunner: Sendable {
     public enum Mode: Sendable {
         /// Jobs run in this process; `emit` also announces each result on `media.processed`.
         case direct(jobs: JobRunner, emit: Emitter?)
-        /// Each file becomes a `file.reprocess` event on `topic`.
-        case publish(producer: KafkaProducer, topic: String)
+        /// Each file becomes a `file.reprocess` event, sent to the backfill lane.
+        case publishing(to: any ReprocessPublisher)
+
+        /// Each file becomes a `file.reprocess` event on a Kafka topic.
+        public static func publish(producer: KafkaProducer, topic: String) -> Mode {
+            .publishing(to: KafkaReprocessPublisher(producer: producer, topic: topic))
+        }
     }
 
     /// Produces `media.processed` for direct runs, like the daemon does.
     public struct Emitter: Sendable {
-        public var producer: KafkaProducer
-        public var topic: String
+        public var publisher: any ReprocessPublisher
         public var instance: String
 
-        public init(producer: KafkaProducer, topic: String, instance: String) {
-            self.producer = producer
-            self.topic = topic
+        public init(publisher: any ReprocessPublisher, instance: String) {
+            self.publisher = publisher
             self.instance = instance
+        }
+
+        /// To a Kafka topic.
+        public init(producer: KafkaProducer, topic: String, instance: String) {
+            self.init(publisher: KafkaReprocessPublisher(producer: producer, topic: topic), instance: instance)
         }
     }
 
@@ -221,8 +230,8 @@ public struct ReprocessRunner: Sendable {
         switch mode {
         case .direct(let jobs, let emitter):
             return await processHere(candidate, jobs: jobs, emitter: emitter)
-        case .publish(let producer, let topic):
-            return await publish(candidate, producer: producer, topic: topic)
+        case .publishing(let publisher):
+            return await publish(candidate, to: publisher)
         }
     }
 
@@ -240,7 +249,8 @@ public struct ReprocessRunner: Sendable {
             let event = ProcessedEvent(data: data, instance: emitter.instance, time: ManifestCoding.timestamp(Date()))
             let delivered: Bool
             if let record = try? event.record(encoder: ManifestCoding.encoder()) {
-                delivered = await deliver(emitter.producer, topic: emitter.topic, record: record)
+                let outbound = OutboundRecord(key: record.key, value: record.value, headers: record.headers, eventType: event.type)
+                delivered = await deliver(outbound, to: emitter.publisher)
             } else {
                 delivered = false
             }
@@ -258,30 +268,32 @@ public struct ReprocessRunner: Sendable {
         return FileOutcome(candidate: candidate, outcome: status, codes: codes, isFinal: isFinal)
     }
 
-    private func publish(_ candidate: ReprocessCandidate, producer: KafkaProducer, topic: String) async -> FileOutcome? {
+    private func publish(_ candidate: ReprocessCandidate, to publisher: any ReprocessPublisher) async -> FileOutcome? {
         let request = ReprocessRequest(
             fileId: candidate.fileId, bucket: candidate.bucket, key: candidate.key, size: candidate.size, etag: candidate.etag,
             ownerId: candidate.ownerId, albumId: candidate.albumId, pipeline: pipelineOverride, force: force)
         guard let record = try? request.record(source: "/mediad/reprocess", time: ManifestCoding.timestamp(Date())) else {
             return FileOutcome(candidate: candidate, outcome: "failed", codes: [FileOutcome.publishFailed], isFinal: false)
         }
-        let delivered = await deliver(producer, topic: topic, record: record)
+        let outbound = OutboundRecord(key: record.key, value: record.value, headers: record.headers, eventType: UploadEvent.reprocessType)
+        let delivered = await deliver(outbound, to: publisher)
         if Task.isCancelled, !delivered { return nil }
         return delivered
             ? FileOutcome(candidate: candidate, outcome: "published", codes: [], isFinal: true)
             : FileOutcome(candidate: candidate, outcome: "failed", codes: [FileOutcome.publishFailed], isFinal: false)
     }
 
-    /// Sends one record, retrying with backoff for about a minute while the broker is away.
-    private func deliver(_ producer: KafkaProducer, topic: String, record: (key: [UInt8], value: [UInt8], headers: [(String, [UInt8]?)])) async -> Bool {
+    /// Sends one record, retrying with backoff for about a minute while the broker is away;
+    /// an error the publisher calls final ends it at once.
+    private func deliver(_ record: OutboundRecord, to publisher: any ReprocessPublisher) async -> Bool {
         var delay = Duration.milliseconds(200)
         for attempt in 1...8 {
             do {
-                _ = try await producer.send(topic: topic, key: record.key, value: record.value, headers: record.headers.map { (name: $0.0, value: $0.1) })
+                try await publisher.send(record)
                 return true
             } catch {
-                logger.warning("delivery failed", metadata: ["topic": "\(topic)", "attempt": "\(attempt)", "error": "\(error)"])
-                guard (try? await Task.sleep(for: delay)) != nil else { return false }
+                logger.warning("delivery failed", metadata: ["topic": "\(publisher.destination)", "attempt": "\(attempt)", "error": "\(error)"])
+                guard publisher.isRetriable(error), (try? await Task.sleep(for: delay)) != nil else { return false }
                 delay = min(delay * 2, .seconds(15))
             }
         }

@@ -1,3 +1,4 @@
+import AMQP
 import ArgumentParser
 import Backfill
 import Daemon
@@ -18,8 +19,9 @@ struct ReprocessCommand: AsyncParsableCommand {
             (or from another pipeline than --pipeline), its source changed, or its last attempt failed transiently. \
             Direct mode (default) runs the pipelines here on the bounded worker pool and writes derivatives and \
             manifests; --publish instead produces file.reprocess events that `mediad serve` works through with \
-            spare capacity only, so fresh uploads go first. Storage, pipelines, brokers and topics come from the \
-            daemon's settings (--config, MEDIAD_*, --set). Finished files are recorded in a checkpoint: run the \
+            spare capacity only, so fresh uploads go first (Kafka: on reprocessTopic; RabbitMQ, transport=rabbitmq: \
+            into amqpReprocessQueue, each with a publisher confirm). Storage, pipelines, brokers and topics come \
+            from the daemon's settings (--config, MEDIAD_*, --set). Finished files are recorded in a checkpoint: run the \
             same command again after Ctrl-C or a crash and it continues where it stopped. Exits 1 when any file \
             failed, 130 when interrupted.
             """
@@ -79,6 +81,10 @@ struct ReprocessCommand: AsyncParsableCommand {
         LoggingBootstrap.once(level: verbose ? .info : .warning, json: configuration.logFormat == "json")
         let logger = Logger(label: "mediad.reprocess")
         let selection = try makeSelection()
+        if publish, configuration.transport == "rabbitmq", configuration.amqpReprocessQueue.isEmpty {
+            printError("--publish on RabbitMQ needs the backfill lane, and amqpReprocessQueue is empty: set it (as for `mediad serve`) or reprocess directly")
+            throw ExitCode(2)
+        }
 
         let store = try DaemonApplication.makeStore(configuration)
         do {
@@ -99,18 +105,11 @@ struct ReprocessCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         defer { jobs.processor.executor.shutdown() }
-        let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        var producer: KafkaProducer?
-        if (publish || emit) && !dryRun {
-            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
-            producerConfiguration.clientID = "mediad-reprocess-\(configuration.instance)"
-            producerConfiguration.options = configuration.kafka
-            producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        }
-        let mode: ReprocessRunner.Mode = if publish, let producer {
-            .publish(producer: producer, topic: configuration.reprocessTopic)
+        let publisher = (publish || emit) && !dryRun ? try await makePublisher(configuration, logger: logger) : nil
+        let mode: ReprocessRunner.Mode = if publish, let publisher {
+            .publishing(to: publisher)
         } else {
-            .direct(jobs: jobs, emit: producer.map { .init(producer: $0, topic: configuration.outputTopic, instance: configuration.instance) })
+            .direct(jobs: jobs, emit: publisher.map { .init(publisher: $0, instance: configuration.instance) })
         }
         let runner = ReprocessRunner(
             store: store, pipelines: jobs.processor.pipelines, keyTemplate: configuration.keyTemplate,
@@ -124,13 +123,10 @@ struct ReprocessCommand: AsyncParsableCommand {
             summary = try await reprocess(selection, runner: runner, checkpointURL: checkpointURL)
         } catch {
             printError("reprocess: \(error)")
-            await producer?.close()
+            await publisher?.close()
             throw ExitCode(2)
         }
-        if let producer {
-            try? await producer.flush(timeout: .seconds(10))
-            await producer.close()
-        }
+        await publisher?.close()
         if dryRun { return }
         print(summary.table())
         if summary.interrupted {
@@ -138,6 +134,33 @@ struct ReprocessCommand: AsyncParsableCommand {
             throw ExitCode(130)
         }
         if summary.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Where file.reprocess requests (--publish) or media.processed events (--emit) go, on
+    /// the configured transport. A RabbitMQ broker that cannot be reached within 30 s is
+    /// reported here (exit 2) rather than as every file failing.
+    private func makePublisher(_ configuration: DaemonConfiguration, logger: Logger) async throws -> any ReprocessPublisher {
+        guard configuration.transport == "rabbitmq" else {
+            let brokers = configuration.brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
+            producerConfiguration.clientID = "mediad-reprocess-\(configuration.instance)"
+            producerConfiguration.options = configuration.kafka
+            let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+            return KafkaReprocessPublisher(producer: producer, topic: publish ? configuration.reprocessTopic : configuration.outputTopic)
+        }
+        var amqp = try configuration.amqpConfiguration()
+        amqp.connectionName = amqp.connectionName ?? "mediad reprocess \(configuration.instance)"
+        let names = AMQPNames(configuration)
+        let supervisor: AMQPConnectionSupervisor
+        do {
+            supervisor = try await AMQPReprocessPublisher.connect(amqp, names: names, logger: logger)
+        } catch {
+            printError("reprocess: cannot use RabbitMQ at \(amqp.redactedURI): \(error)")
+            throw ExitCode(2)
+        }
+        return publish
+            ? AMQPReprocessPublisher.reprocessQueue(names, supervisor: supervisor)
+            : AMQPReprocessPublisher.results(names, supervisor: supervisor)
     }
 
     /// Plans, then (unless --dry-run) runs with a progress display; Ctrl-C or SIGTERM stops
