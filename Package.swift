@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "Backfill",
             dependencies: [
-                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "AMQP", "Daemon", "PipelineEngine",
+                "MediaProcessing", "ObjectStorage", "Events", "Kafka", "AMQP", "PipelineEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -121,8 +121,12 @@ extension AMQPSuite {
             // throws; one that throws is retried once connected again.
             let confirmed = Mutex<[String]>([])
             let failures = Mutex<[AMQPError]>([])
+            // It goes on past ten until one publish has met the outage (under load, ten can
+            // all be done before `stop_app` takes effect), and returns how many it published.
             let publishing = Task {
-                for index in 0..<10 {
+                var index = 0
+                while index < 10 || (failures.withLock { $0.isEmpty } && index < 2000) {
+                    defer { index += 1 }
                     let body = "extra-\(index)"
                     while true {
                         do throws(AMQPError) {
@@ -136,6 +140,7 @@ extension AMQPSuite {
                     }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
+                return index
             }
             try await Task.sleep(for: .milliseconds(300))
             try await context.broker.stopApp()
@@ -148,12 +153,12 @@ extension AMQPSuite {
             } throws: { ($0 as? AMQPError)?.isRetriable == true }
             try await context.broker.startApp()
             try await supervisor.waitUntilConnected(timeout: .seconds(60))
-            await publishing.value
+            let extras = await publishing.value
 
-            let expected = Set(Self.bodies + (0..<10).map { "extra-\($0)" })
+            let expected = Set(Self.bodies + (0..<extras).map { "extra-\($0)" })
             try await waitUntil("every job and every confirmed extra acked") { Set(consumer.record.acked) == expected }
             #expect(!failures.withLock { $0 }.isEmpty, "some publishes failed during the outage (and were retried)")
-            #expect(Set(confirmed.withLock { $0 }) == Set((0..<10).map { "extra-\($0)" }))
+            #expect(Set(confirmed.withLock { $0 }) == Set((0..<extras).map { "extra-\($0)" }))
             let held = try await Self.expectHeldStale(consumer, supervisor: supervisor)
             let record = consumer.record
             // Jobs are acked once; an extra whose confirm was lost in the outage may have been

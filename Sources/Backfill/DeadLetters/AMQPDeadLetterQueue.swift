@@ -1,5 +1,4 @@
 import AMQP
-import Daemon
 import Events
 import Logging
 

@@ -1,6 +1,5 @@
 import AMQP
 import Crypto
-import Daemon
 import Events
 import Foundation
 import MediaProcessing

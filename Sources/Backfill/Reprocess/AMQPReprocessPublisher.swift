@@ -1,5 +1,5 @@
+import Events
 import AMQP
-import Daemon
 import Logging
 
 /// Records to RabbitMQ, each published with a confirm on a supervised connection that

@@ -1,4 +1,4 @@
-import Daemon
+import Events
 import Kafka
 
 /// Where `mediad reprocess` sends what it produces: the `file.reprocess` requests of publish

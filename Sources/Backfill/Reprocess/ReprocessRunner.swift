@@ -1,4 +1,3 @@
-import Daemon
 import Events
 import Foundation
 import Kafka

@@ -1,3 +1,5 @@
+import Events
+
 /// What the daemon needs of a message broker, so that everything after intake (jobs,
 /// workers, storage, outcomes) is the same on Kafka and on RabbitMQ: deliveries in, each
 /// settled once its outcome is recorded, and publishes that return only once the broker
@@ -88,22 +90,6 @@ public struct InboundMessage: Sendable {
     /// Its outcome is recorded: the broker may forget it. A message never settled is
     /// delivered again (after a restart, a rebalance or a lost connection).
     public func settle() async { await settler() }
-}
-
-/// A message mediad publishes: `media.processed`, `media.deleted` or a dead letter.
-public struct OutboundRecord: Sendable {
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: [(String, [UInt8]?)]
-    /// The CloudEvent type (`media.processed`…): RabbitMQ's routing key. Nil for a dead letter.
-    public var eventType: String?
-
-    public init(key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8]?)], eventType: String?) {
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.eventType = eventType
-    }
 }
 
 public enum OutboundDestination: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import AMQP
+import Events
 import Hummingbird
 import Kafka
 import Logging

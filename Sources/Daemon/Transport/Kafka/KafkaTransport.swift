@@ -1,3 +1,4 @@
+import Events
 import Kafka
 import Logging
 import ServiceLifecycle
