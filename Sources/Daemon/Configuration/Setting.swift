@@ -59,9 +59,12 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Setting {
-    static func string(_ key: String, _ help: String, secret: Bool = false, _ path: any WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+    /// - Parameter allowsEmpty: for settings where empty switches something off.
+    static func string(
+        _ key: String, _ help: String, secret: Bool = false, allowsEmpty: Bool = false, _ path: any WritableKeyPath<DaemonConfiguration, String> & Sendable
+    ) -> Setting {
         Setting(key: key, help: help, isSecret: secret, apply: { configuration, value throws(ConfigurationError) in
-            guard !value.isEmpty else { throw ConfigurationError(setting: key, message: "must not be empty") }
+            guard allowsEmpty || !value.isEmpty else { throw ConfigurationError(setting: key, message: "must not be empty") }
             configuration[keyPath: path] = value
         }, read: { $0[keyPath: path] })
     }
