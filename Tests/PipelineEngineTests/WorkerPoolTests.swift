@@ -83,7 +83,7 @@ struct WorkerPoolTests {
         #expect(try await pool.run { "ok" } == "ok")
     }
 
-    @Test("waiters cancelled while slots are handed over: each resumed once, no slot leaks", .timeLimit(.minutes(2)))
+    @Test("waiters cancelled while slots are handed over: each resumed once, no slot leaks", .timeLimit(.minutes(5)))
     func cancellationRacesHandover() async throws {
         let pool = WorkerPool(slots: 2, queueDepth: 8)
         let completed = Counter()
