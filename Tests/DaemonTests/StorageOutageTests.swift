@@ -48,6 +48,11 @@ struct StorageOutageTests {
         }
     }
 
+    /// The log lines of a storage step that failed and is tried again, or of a job retried.
+    static func retries(in logs: LogRecorder) -> [LogRecorder.Line] {
+        logs.lines.filter { $0.message.hasSuffix("failed, retrying") || $0.message == "retrying after transient failures" }
+    }
+
     @Test("S3 gone for 3 s while jobs run: retries carry every job to succeeded; no commit passes an unanswered message")
     func outageMidJob() async throws {
         // 8 attempts from 200 ms: at least 12 s of backoff, far more than the outage.
@@ -84,7 +89,11 @@ struct StorageOutageTests {
             setup.relay.cut()
             let atCut = daemon.outcomesRecorded
             try #require(atCut < count, "the outage must begin with jobs still to do")
-            // The outage lasts 3 s of wall time: a duration under test, not a synchronisation.
+            // The jobs still running may all be decoding in their workers, which do not touch
+            // S3; the outage is held until one of them has met it, so that it cannot pass
+            // unnoticed on a slow machine. From then on it lasts 3 s of wall time: a duration
+            // under test, not a synchronisation.
+            try await waitUntil("a job meeting the outage", timeout: .seconds(60)) { !Self.retries(in: setup.logs).isEmpty }
             try await Task.sleep(for: .seconds(3))
             let beforeRestore = daemon.outcomesRecorded
             setup.relay.restore()
@@ -103,8 +112,7 @@ struct StorageOutageTests {
                 }
             }
             // The jobs met the outage and retried (not merely waited in a queue).
-            let retries = setup.logs.lines.filter { $0.message.hasSuffix("failed, retrying") || $0.message == "retrying after transient failures" }
-            #expect(!retries.isEmpty, "some job retried through the outage")
+            #expect(!Self.retries(in: setup.logs).isEmpty, "some job retried through the outage")
 
             try await daemon.waitForCommits(audit.ends, partitions: Self.partitions)
             sampling?.cancel()
