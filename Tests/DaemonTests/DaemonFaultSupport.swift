@@ -86,8 +86,12 @@ final class OutcomeWatcher: Sendable {
     private let box = MessageBox()
     private let reader: Task<Void, Never>
 
-    init(cluster: MockKafkaCluster, topics: [String]) async throws {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
+    convenience init(cluster: MockKafkaCluster, topics: [String]) async throws {
+        try await self.init(bootstrapServers: cluster.bootstrapServers, topics: topics)
+    }
+
+    init(bootstrapServers: String, topics: [String]) async throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(50)
