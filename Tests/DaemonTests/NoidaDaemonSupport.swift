@@ -53,6 +53,27 @@ extension DaemonHarness {
         try await producer.send(topic: topic ?? configuration.topic, partition: partition, key: Array(key.utf8), value: value, headers: headers)
     }
 
+    /// Runs `body` with a watcher of the daemon's outcomes (a fresh group from the start),
+    /// then stops the watcher, the daemon and its broker, whether `body` threw or not.
+    func withOutcomeWatcher(_ body: (OutcomeWatcher) async throws -> Void) async throws {
+        let watcher: OutcomeWatcher
+        do {
+            watcher = try await OutcomeWatcher(bootstrapServers: broker.bootstrapServers, topics: [configuration.outputTopic])
+        } catch {
+            await stopAll()
+            throw error
+        }
+        do {
+            try await body(watcher)
+        } catch {
+            await watcher.stop()
+            await stopAll()
+            throw error
+        }
+        await watcher.stop()
+        await stopAll()
+    }
+
     /// Stops the daemon (gracefully) and then its broker.
     func stopAll() async {
         try? await stop()

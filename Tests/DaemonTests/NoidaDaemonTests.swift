@@ -125,14 +125,7 @@ struct NoidaDaemonTests {
     @Test("with file.reprocess and file.uploaded both loaded, uploads are answered first and backfill gets only spare capacity; both groups commit to the end")
     func reprocessLane() async throws {
         let daemon = try await DaemonHarness.onNoida { $0.concurrency = 2 }
-        let watcher: OutcomeWatcher
-        do {
-            watcher = try await OutcomeWatcher(bootstrapServers: daemon.broker.bootstrapServers, topics: [daemon.configuration.outputTopic])
-        } catch {
-            await daemon.stopAll()
-            throw error
-        }
-        do {
+        try await daemon.withOutcomeWatcher { watcher in
             // Distinct bytes each (a trailer after the image): no job is answered by copying another's outputs.
             let panorama = try Data(contentsOf: TestPaths.image("panorama.jpg"))
             var keys: [String] = []
@@ -179,12 +172,6 @@ struct NoidaDaemonTests {
                 last = (try? await daemon.committed(topic: daemon.configuration.reprocessTopic, partitions: Self.partitions, group: daemon.configuration.reprocessGroup)) ?? last
                 return last == backfillEnds
             }
-            await watcher.stop()
-            await daemon.stopAll()
-        } catch {
-            await watcher.stop()
-            await daemon.stopAll()
-            throw error
         }
     }
 
@@ -195,7 +182,13 @@ struct NoidaDaemonTests {
             $0.useEagerAssignment()
         }
         let noida = first.noida
-        let watcher = try await OutcomeWatcher(bootstrapServers: noida.bootstrapServers, topics: [first.configuration.outputTopic])
+        let watcher: OutcomeWatcher
+        do {
+            watcher = try await OutcomeWatcher(bootstrapServers: noida.bootstrapServers, topics: [first.configuration.outputTopic])
+        } catch {
+            await first.stopAll()
+            throw error
+        }
         let audit = CommitAudit(partitions: Self.partitions)
         let flow = UploadFlow()
         var second: DaemonHarness?
@@ -240,11 +233,7 @@ struct NoidaDaemonTests {
             await sampling?.value
 
             #expect(audit.ends.count == Self.partitions)
-            #expect(watcher.fileIds == expected, "every event answered, nothing else")
-            #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" })
-            let violations = audit.violations(outcomes: watcher.firstOutcomes)
-            #expect(violations.isEmpty, "\(violations)")
-            #expect(audit.sampleCount >= 10)
+            audit.expectEveryEventAnswered(watcher, expected: expected)
             try await joining.stop(keepStore: true)
             second = nil
         } catch {
@@ -266,14 +255,7 @@ struct NoidaDaemonTests {
     func brokerCrash() async throws {
         let logs = LogRecorder(printLevel: .critical)
         let daemon = try await DaemonHarness.onNoida(logs: logs)
-        let watcher: OutcomeWatcher
-        do {
-            watcher = try await OutcomeWatcher(bootstrapServers: daemon.broker.bootstrapServers, topics: [daemon.configuration.outputTopic])
-        } catch {
-            await daemon.stopAll()
-            throw error
-        }
-        do {
+        try await daemon.withOutcomeWatcher { watcher in
             _ = try await daemon.put(TestPaths.image("orientation-3.jpg"), key: "in/small.jpg")
             let count = 80
             var reports: [DeliveryReport] = []
@@ -300,12 +282,6 @@ struct NoidaDaemonTests {
             // A record it had acknowledged was lost: the next one on that partition came with a
             // sequence number the broker did not expect.
             #expect(logs.count("producer failed fatally; replaced by a new one") >= 1, "\(logs.lines.map(\.message).suffix(20))")
-            await watcher.stop()
-            await daemon.stopAll()
-        } catch {
-            await watcher.stop()
-            await daemon.stopAll()
-            throw error
         }
     }
 
