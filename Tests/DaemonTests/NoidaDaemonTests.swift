@@ -279,9 +279,13 @@ struct NoidaDaemonTests {
             }
             try await daemon.waitForCommits(Self.ends(reports), partitions: Self.partitions, timeout: .seconds(60))
             #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" })
-            // A record it had acknowledged was lost: the next one on that partition came with a
-            // sequence number the broker did not expect.
-            #expect(logs.count("producer failed fatally; replaced by a new one") >= 1, "\(logs.lines.map(\.message).suffix(20))")
+            // Usually a record it had acknowledged was lost, and the next one on that partition
+            // came with a sequence number the broker did not expect: a fatal error, after which
+            // librdkafka's producer never sends again. Whether the crash fell in that second is
+            // up to the broker's write cycle; when it did, the producer was replaced.
+            let fatal = logs.count("Kafka producer fatal error")
+            #expect(logs.count("producer failed fatally; replaced by a new one") >= min(fatal, 1), "\(logs.lines.map(\.message).suffix(20))")
+            if fatal == 0 { print("noida-db lost no acknowledged outcome in this crash: the producer had no fatal error to recover from") }
         }
     }
 
