@@ -1,11 +1,13 @@
 # Sourced by the benchmark scripts: what they all start with.
 
-# Installs what is missing and builds the release binary; sets $mediad.
+# Installs what is missing and builds the release binary; sets $mediad. BENCH_SCRATCH_PATH
+# builds it in another directory than .build, so that a debug build can run alongside.
 bench_build() {
   scripts/setup.sh --test >/dev/null
   echo "bench: building mediad (release)"
-  swift build -c release --product mediad 2>&1 | { grep -E "error|Build" || true; }
-  mediad=$(swift build -c release --show-bin-path)/mediad
+  local scratch=(${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"})
+  swift build -c release --product mediad "${scratch[@]}" 2>&1 | { grep -E "error|Build" || true; }
+  mediad=$(swift build -c release "${scratch[@]}" --show-bin-path)/mediad
 }
 
 # bench_photos DIR N: N distinct 2 MP JPEGs in DIR (12 generated pictures, copied, each copy

@@ -9,9 +9,16 @@
 # With TRANSPORT=rabbitmq, the daemon runs on a throwaway rabbitmq-server instead (worker
 # processes only), publishing and reading with pika; it also prints the idle latency, one
 # upload at a time, from publish to media.processed.
+# With STACK=real, the daemon (worker processes) runs on noida-db and SeaweedFS instead
+# (scripts/stack-servers.sh), its originals uploaded with boto3; it also prints the idle latency,
+# one upload at a time, from produce to media.processed minus the job's own `timings.total`.
+# STACK=real STORE=local keeps noida-db but uses the local store, to tell the broker's share of
+# that latency from SeaweedFS's (the manifest, attempt marker and reuse checks are S3 calls
+# outside `timings.total`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
+. scripts/stack-servers.sh
 N=${N:-300}
 CONCURRENCY=${CONCURRENCY:-2}
 work=$(mktemp -d)
@@ -30,6 +37,22 @@ echo "bench: offline — mediad process, $N files, concurrency $CONCURRENCY"
 start=$(date +%s.%N)
 "$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null
 offline=$(echo "$(date +%s.%N) - $start" | bc -l)
+
+# upload_event ID KEY: one structured file.uploaded CloudEvent, "ID<TAB>value" for kcat -K.
+upload_event() {
+  printf '%s\t{"specversion":"1.0","id":"%s","source":"/bench","type":"file.uploaded","data":{"fileId":"%s","bucket":"uploads","key":"%s"}}\n' "$1" "$1" "$1" "$2"
+}
+
+# kafka_load BROKERS OUT: announces in/p1.jpg … in/pN.jpg at once and waits for N answers; leaves
+# the elapsed seconds and the records' keys and timestamps (ms) in OUT.seconds, OUT.in, OUT.out.
+kafka_load() {
+  local brokers=$1 out=$2 start i
+  start=$(date +%s.%N)
+  for i in $(seq 1 "$N"); do upload_event "p$i" "in/p$i.jpg"; done | kcat -P -b "$brokers" -t file.uploaded -K $'\t' -q
+  kcat -C -b "$brokers" -t media.processed -o beginning -c "$N" -f '%k %T\n' -q >"$out.out"
+  echo "$(date +%s.%N) - $start" | bc -l >"$out.seconds"
+  kcat -C -b "$brokers" -t file.uploaded -o beginning -c "$N" -f '%k %T\n' -q >"$out.in"
+}
 
 # run_daemon ISOLATION: a fresh mock broker and `mediad serve --set isolation=ISOLATION` on the
 # same photos; leaves the elapsed seconds, the parent's peak RSS (KB), the workers' peak RSS
@@ -50,14 +73,7 @@ run_daemon() {
   local serve=$!
   pids+=("$serve")
   sleep 4   # the mock's first group join takes ~3 s
-  local start
-  start=$(date +%s.%N)
-  for i in $(seq 1 "$N"); do
-    printf 'p%s\t{"specversion":"1.0","id":"%s","source":"/bench","type":"file.uploaded","data":{"fileId":"p%s","bucket":"uploads","key":"in/p%s.jpg"}}\n' "$i" "$i" "$i" "$i"
-  done | kcat -P -b "$brokers" -t file.uploaded -K $'\t' -q
-  kcat -C -b "$brokers" -t media.processed -o beginning -c "$N" -f '%k %T\n' -q >"$work/$isolation.out"
-  echo "$(date +%s.%N) - $start" | bc -l >"$work/$isolation.seconds"
-  kcat -C -b "$brokers" -t file.uploaded -o beginning -c "$N" -f '%k %T\n' -q >"$work/$isolation.in"
+  kafka_load "$brokers" "$work/$isolation"
   awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/$isolation.rss"
   local worker_peak=0 child rss
   for child in $(pgrep -P "$serve" || true); do
@@ -90,6 +106,101 @@ run_rabbitmq() {
   kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
   kill "$rabbitmq_pid" 2>/dev/null || true; wait "$rabbitmq_pid" 2>/dev/null || true
 }
+
+# run_real: noida-db and SeaweedFS on loopback and `mediad serve` (worker processes) on them; the
+# load run as run_daemon's, then 10 idle samples, one upload at a time (each a copy with bytes of
+# its own, so none is answered from another's outputs); leaves the results in $work/real.*.
+run_real() {
+  local kafka_port s3_port http_port brokers i store
+  read -r kafka_port s3_port http_port < <(stack_free_ports 3)
+  brokers=127.0.0.1:$kafka_port
+  stack_noida "$work/real" "$kafka_port"
+  if [ "${STORE:-seaweedfs}" = local ]; then
+    echo "bench: daemon (noida-db + local store, process isolation) — mediad serve"
+    for i in $(seq 1 10); do
+      cp "$work/photos/p$i.jpg" "$work/store/uploads/in/idle$i.jpg"
+      printf 'idle copy %s' "$i" >>"$work/store/uploads/in/idle$i.jpg"
+    done
+    store=(--set storage=local --set storageRoot="$work/store")
+  else
+    echo "bench: daemon (noida-db + SeaweedFS, process isolation) — mediad serve on the real stack"
+    stack_seaweedfs "$work/real" "$s3_port" uploads
+    store=(--set storage=s3 --set s3Endpoint="$AWS_ENDPOINT_URL_S3" --set s3PathStyle=true)
+    python3 - "$work/photos" "$N" <<'PY'
+import boto3, sys
+from botocore.config import Config
+s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+photos, n = sys.argv[1], int(sys.argv[2])
+for i in range(1, n + 1):
+    s3.upload_file(f"{photos}/p{i}.jpg", "uploads", f"in/p{i}.jpg")
+for i in range(1, 11):
+    body = open(f"{photos}/p{i}.jpg", "rb").read() + f"idle copy {i}".encode()
+    s3.put_object(Bucket="uploads", Key=f"in/idle{i}.jpg", Body=body, ContentType="image/jpeg")
+PY
+  fi
+  "$mediad" serve --brokers "$brokers" --concurrency "$CONCURRENCY" --http-port "$http_port" "${store[@]}" --set logLevel=error \
+    ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} >"$work/real/mediad.log" 2>&1 &
+  local serve=$!
+  pids+=("$serve")
+  stack_wait_for "mediad serve" 60 "$work/real/mediad.log" \
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$http_port/readyz', timeout=2)"
+  kafka_load "$brokers" "$work/real"
+  local attempt
+  for i in $(seq 1 10); do
+    upload_event "idle$i" "in/idle$i.jpg" | kcat -P -b "$brokers" -t file.uploaded -K $'\t' -q
+    for attempt in $(seq 1 600); do
+      # grep reads to the end (no -q), so kcat is not cut off mid-write under pipefail.
+      kcat -C -b "$brokers" -t media.processed -o beginning -e -q -f '%k\n' | grep -x "idle$i" >/dev/null && break
+      [ "$attempt" = 600 ] && { echo "bench: no media.processed for idle$i" >&2; return 1; }
+      sleep 0.05
+    done
+  done
+  kcat -C -b "$brokers" -t file.uploaded -o beginning -e -q -f '%k\t%T\n' >"$work/real.idle.in"
+  kcat -C -b "$brokers" -t media.processed -o beginning -e -q -f '%k\t%T\t%s\n' >"$work/real.idle.out"
+  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/real.rss"
+  # mediad first, then SeaweedFS, then noida-db.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
+  pids=()
+}
+
+if [ "${STACK:-}" = real ]; then
+  run_real
+  python3 - "$work" "$N" "$offline" "$(cut -d' ' -f1-3 /proc/loadavg)" "${STORE:-seaweedfs}" <<'PY'
+import json, sys
+work, n, offline, load, store = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+stack = "noida-db + SeaweedFS" if store != "local" else "noida-db + local store"
+inp = dict(line.split() for line in open(f"{work}/real.in") if line.strip())
+out = dict(line.split() for line in open(f"{work}/real.out") if line.strip())
+seconds = float(open(f"{work}/real.seconds").read())
+latency = sorted(int(out[k]) - int(inp[k]) for k in out if k in inp)
+p = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]
+idle_in = dict(line.split("\t") for line in open(f"{work}/real.idle.in").read().splitlines() if line.startswith("idle"))
+idle, overhead = [], []
+for line in open(f"{work}/real.idle.out").read().splitlines():
+    key, produced, value = line.split("\t", 2)
+    if key in idle_in:
+        elapsed = int(produced) - int(idle_in[key])
+        idle.append(elapsed)
+        overhead.append(elapsed - json.loads(value)["data"]["timings"]["total"])
+idle.sort()
+overhead.sort()
+rss = int(open(f"{work}/real.rss").read() or 0)
+print(f"\n{'':40}{'offline':>10}{'real':>10}")
+print(f"{'files per second':40}{n / offline:>10.1f}{n / seconds:>10.1f}")
+print(f"{'latency p50 / p99 under load (ms)':40}{'':>10}{p(latency, 0.5):>5}/{p(latency, 0.99):<5}")
+print(f"{'idle latency p50 / max (ms)':40}{'':>10}{p(idle, 0.5):>5}/{idle[-1]:<5}")
+print(f"{'idle latency - timings.total p50 / max':40}{'':>10}{p(overhead, 0.5):>5.0f}/{overhead[-1]:<5.0f}")
+print(f"{'peak RSS of mediad serve (MB)':40}{'':>10}{rss / 1024:>10.0f}")
+print(f"\nratio daemon on {stack} / offline: {(n / seconds) / (n / offline):.3f}  (target >= 0.95)")
+print(f"idle overhead on noida-db (produce to media.processed minus timings.total), {len(overhead)} samples: "
+      f"p50 {p(overhead, 0.5):.0f} ms, max {overhead[-1]:.0f} ms  (target <= 50 ms)")
+print(f"load average at the end: {load}")
+PY
+  exit 0
+fi
 
 if [ "${TRANSPORT:-kafka}" = rabbitmq ]; then
   run_rabbitmq

@@ -14,6 +14,7 @@
 # logs (default out/stack, emptied at each start). Only loopback addresses are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/stack-servers.sh
 check=0
 [ "${1:-}" = "--check" ] && check=1
 kafka_port=${STACK_KAFKA_PORT:-19092}
@@ -24,10 +25,6 @@ bucket=uploads
 brokers=127.0.0.1:$kafka_port
 
 scripts/setup.sh --test
-if ! python3 -c "import confluent_kafka" 2>/dev/null; then
-  echo "stack: installing Python package confluent-kafka (an admin client: CreateTopics)"
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore confluent-kafka
-fi
 echo "stack: building mediad"
 swift build --product mediad 2>&1 | { grep -vE "prohibited flag|unhandled; explicitly declare|^\[[0-9]+/[0-9]+\]" || true; }
 mediad=$(swift build --show-bin-path)/mediad
@@ -39,7 +36,7 @@ for port in "$kafka_port" "$s3_port" "$http_port"; do
   fi
 done
 rm -rf "$dir"
-mkdir -p "$dir/seaweedfs" "$dir/noida"
+mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
 # Started last, stopped first: mediad, then SeaweedFS, then noida-db.
@@ -53,78 +50,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits until a command succeeds, or fails the script with the log after $2 seconds.
-wait_for() {
-  local what=$1 seconds=$2 log=$3
-  shift 3
-  for _ in $(seq 1 $((seconds * 10))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "stack: $what did not become ready within ${seconds}s; its log ($log):" >&2
-  tail -n 30 "$log" >&2
-  exit 1
-}
 http_ok() { python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$1"; }
 
 # --- noida-db (Kafka protocol) ---------------------------------------------------------------
-noida=$(python3 -c 'import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), "noida-db"))')
-"$noida" start --only kafka --host 127.0.0.1 --kafka-port "$kafka_port" --data-dir "$dir/noida/data" \
-  >"$dir/noida.log" 2>&1 &
-pids+=($!)
-wait_for "noida-db" 30 "$dir/noida.log" bash -c "exec 3<>/dev/tcp/127.0.0.1/$kafka_port"
-python3 - "$brokers" <<'PY'
-import sys
-from confluent_kafka.admin import AdminClient, NewTopic
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-# The partition counts of `mediad serve --embedded`; an auto-created topic would get one.
-topics = [NewTopic("file.uploaded", 4), NewTopic("media.processed", 4),
-          NewTopic("file.uploaded.dlq", 1), NewTopic("file.reprocess", 2)]
-for name, future in admin.create_topics(topics, request_timeout=30).items():
-    future.result()
-PY
+stack_noida "$dir" "$kafka_port"
 echo "stack: noida-db on $brokers (topics file.uploaded, media.processed, file.uploaded.dlq, file.reprocess)"
 
 # --- SeaweedFS (S3) ---------------------------------------------------------------------------
-read -r access_key secret_key < <(python3 -c 'import secrets; print("STACK" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))')
-python3 - "$dir/seaweedfs/s3.json" "$access_key" "$secret_key" <<'PY'
-import json, sys
-json.dump({"identities": [{"name": "mediad", "credentials": [{"accessKey": sys.argv[2], "secretKey": sys.argv[3]}],
-                           "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, open(sys.argv[1], "w"))
-PY
-# Every other port of `weed mini` (gRPC, master, volume, filer, admin): free loopback ports.
-read -r -a ports < <(python3 -c '
-import socket
-sockets = [socket.socket() for _ in range(9)]
-for s in sockets: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in sockets))')
-weed=$(python3 -c 'import os, shutil, sysconfig; p = os.path.join(sysconfig.get_path("scripts"), "weed"); print(p if os.access(p, os.X_OK) else (shutil.which("weed") or ""))')
-mkdir -p "$dir/seaweedfs/data"
-"$weed" mini -dir="$dir/seaweedfs/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-  -s3.port="$s3_port" -s3.port.grpc="${ports[0]}" -s3.config="$dir/seaweedfs/s3.json" \
-  -master.port="${ports[1]}" -master.port.grpc="${ports[2]}" -volume.port="${ports[3]}" -volume.port.grpc="${ports[4]}" \
-  -filer.port="${ports[5]}" -filer.port.grpc="${ports[6]}" -admin.port="${ports[7]}" -admin.port.grpc="${ports[8]}" \
-  -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false \
-  >"$dir/seaweedfs.log" 2>&1 &
-pids+=($!)
-wait_for "SeaweedFS" 60 "$dir/seaweedfs.log" bash -c \
-  "grep -q 'All enabled components are running' '$dir/seaweedfs.log' && python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$s3_port/healthz\", timeout=2)'"
-cat >"$dir/env" <<EOF
-export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$s3_port
-export AWS_ACCESS_KEY_ID=$access_key
-export AWS_SECRET_ACCESS_KEY=$secret_key
-export AWS_REGION=us-east-1
-EOF
-# shellcheck disable=SC1091
-source "$dir/env"
-python3 -c 'import boto3, sys; boto3.client("s3").create_bucket(Bucket=sys.argv[1])' "$bucket"
+stack_seaweedfs "$dir" "$s3_port" "$bucket"
 echo "stack: SeaweedFS S3 on http://127.0.0.1:$s3_port (bucket $bucket)"
 
 # --- mediad serve -----------------------------------------------------------------------------
 MEDIAD_BROKERS=$brokers MEDIAD_STORAGE=s3 MEDIAD_HTTP_HOST=127.0.0.1 MEDIAD_HTTP_PORT=$http_port \
   MEDIAD_INSTANCE=stack "$mediad" serve >"$dir/mediad.log" 2>&1 &
 pids+=($!)
-wait_for "mediad serve" 60 "$dir/mediad.log" http_ok "http://127.0.0.1:$http_port/readyz"
+stack_wait_for "mediad serve" 60 "$dir/mediad.log" http_ok "http://127.0.0.1:$http_port/readyz"
 echo "stack: mediad serve ready (health http://127.0.0.1:$http_port/readyz, metrics /metrics); logs in $dir/*.log"
 
 event() {  # fileId key: one CloudEvents file.uploaded record, "key<TAB>value" for kcat -K

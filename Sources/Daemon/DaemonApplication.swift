@@ -79,7 +79,6 @@ public struct DaemonApplication: Sendable {
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
         producerConfiguration.clientID = "mediad-\(configuration.instance)"
         producerConfiguration.options = configuration.kafka
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: configuration.group)
         consumerConfiguration.clientID = "mediad-\(configuration.instance)"
@@ -88,7 +87,10 @@ public struct DaemonApplication: Sendable {
         let topics = KafkaTransport.Topics(
             uploads: configuration.topic, reprocess: configuration.reprocessTopic, results: configuration.outputTopic,
             deadLetters: configuration.dlqTopic)
-        return try KafkaTransport(topics: topics, producer: producer, metrics: metrics, logger: logger) { lane, hook in
+        let makeProducer: @Sendable () throws -> KafkaProducer = { [producerConfiguration] in
+            try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        }
+        return try KafkaTransport(topics: topics, metrics: metrics, logger: logger, producerFactory: makeProducer) { lane, hook in
             var consumerConfiguration = consumerConfiguration
             consumerConfiguration.groupID = lane == .uploads ? configuration.group : configuration.reprocessGroup
             return try KafkaConsumer(configuration: consumerConfiguration, onRevoke: hook, logger: logger)

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import MediadTestSupport
 import Synchronization
+import Testing
 
 /// Log lines kept in memory, so a test can prove that a fault it injected was met.
 final class LogRecorder: Sendable {
@@ -86,8 +87,12 @@ final class OutcomeWatcher: Sendable {
     private let box = MessageBox()
     private let reader: Task<Void, Never>
 
-    init(cluster: MockKafkaCluster, topics: [String]) async throws {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
+    convenience init(cluster: MockKafkaCluster, topics: [String]) async throws {
+        try await self.init(bootstrapServers: cluster.bootstrapServers, topics: topics)
+    }
+
+    init(bootstrapServers: String, topics: [String]) async throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: "watcher-\(UUID().uuidString)")
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(50)
@@ -191,6 +196,18 @@ final class CommitAudit: Sendable {
             }
         }
         return found
+    }
+}
+
+extension CommitAudit {
+    /// What the rebalance tests hold the daemons to: an outcome for every sent event and for
+    /// nothing else, each a success, and no sampled commit past a message answered only later.
+    func expectEveryEventAnswered(_ watcher: OutcomeWatcher, expected: Set<String>, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(watcher.fileIds == expected, "every event answered, nothing else", sourceLocation: sourceLocation)
+        #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" }, sourceLocation: sourceLocation)
+        let violations = violations(outcomes: watcher.firstOutcomes)
+        #expect(violations.isEmpty, "\(violations)", sourceLocation: sourceLocation)
+        #expect(sampleCount >= 10, sourceLocation: sourceLocation)
     }
 }
 

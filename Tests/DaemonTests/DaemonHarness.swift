@@ -9,11 +9,11 @@ import ServiceLifecycle
 
 import Synchronization
 
-/// A real daemon in this process: librdkafka's mock cluster over loopback TCP, a local
-/// object store (or moto), the shipped pipelines. Tests produce events like a file service
-/// and read `media.processed` like a notification service.
+/// A real daemon in this process: librdkafka's mock cluster over loopback TCP (or noida-db,
+/// `HarnessBroker`), a local object store (or moto), the shipped pipelines. Tests produce
+/// events like a file service and read `media.processed` like a notification service.
 final class DaemonHarness: Sendable {
-    let cluster: MockKafkaCluster
+    let broker: HarnessBroker
     let configuration: DaemonConfiguration
     let application: DaemonApplication
     let registry: PrometheusCollectorRegistry
@@ -24,18 +24,24 @@ final class DaemonHarness: Sendable {
 
     /// - Parameters:
     ///   - cluster, root: reuse a broker and a store (a restarted daemon).
+    ///   - broker: run on this broker instead (noida-db); its topics are created when missing.
     ///   - logs: also records the daemon's log lines (notice and above) there.
     init(
-        cluster existing: MockKafkaCluster? = nil, root existingRoot: URL? = nil, logs: LogRecorder? = nil,
-        adjust: (inout DaemonConfiguration) -> Void = { _ in }
+        cluster existing: MockKafkaCluster? = nil, broker chosen: HarnessBroker? = nil, root existingRoot: URL? = nil,
+        logs: LogRecorder? = nil, adjust: (inout DaemonConfiguration) -> Void = { _ in }
     ) async throws {
-        cluster = try existing ?? MockKafkaCluster(brokers: 1)
+        broker = try chosen ?? .mock(existing ?? MockKafkaCluster(brokers: 1))
         root = try existingRoot ?? TestPaths.temporaryDirectory("daemon")
         var configuration = DaemonConfiguration.testing(root: root, instance: "test")
-        configuration.brokers = cluster.bootstrapServers
+        configuration.brokers = broker.bootstrapServers
         adjust(&configuration)
-        for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] where existing == nil {
-            try cluster.createTopic(name: topic, partitions: partitions)
+        switch broker {
+        case .mock(let cluster):
+            for (topic, partitions) in [(configuration.topic, 2), (configuration.outputTopic, 2), (configuration.dlqTopic, 1)] where existing == nil && chosen == nil {
+                try cluster.createTopic(name: topic, partitions: partitions)
+            }
+        case .noida(let noida):
+            try await noida.createTopics(configuration)
         }
         self.configuration = configuration
         registry = PrometheusCollectorRegistry()
@@ -51,13 +57,19 @@ final class DaemonHarness: Sendable {
         }
         application = try DaemonApplication.build(configuration: configuration, registry: registry, logger: logger)
         if existingRoot == nil { try await application.store.createBucket("uploads") }
-        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: .quietKafka)
+        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [broker.bootstrapServers]), logger: .quietKafka)
         let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
         self.group = group
         running = Task { try await group.run() }
     }
 
-    /// The daemon's Kafka side (every harness daemon runs on the mock cluster).
+    /// The mock cluster the daemon runs on (all but the noida-db harnesses).
+    var cluster: MockKafkaCluster {
+        guard case .mock(let cluster) = broker else { fatalError("this harness daemon runs on noida-db") }
+        return cluster
+    }
+
+    /// The daemon's Kafka side (every harness daemon runs on Kafka).
     var kafka: KafkaTransport {
         guard let kafka = application.daemon.transport as? KafkaTransport else { fatalError("the harness daemon runs on Kafka") }
         return kafka
@@ -84,17 +96,12 @@ final class DaemonHarness: Sendable {
 
     /// Reads `count` records from the given topics with a fresh consumer group.
     func collect(_ count: Int, topics: [String], timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
-        try await KafkaReader.collect(count, topics: topics, bootstrapServers: cluster.bootstrapServers, timeout: timeout)
+        try await KafkaReader.collect(count, topics: topics, bootstrapServers: broker.bootstrapServers, timeout: timeout)
     }
 
-    /// The daemon group's committed offsets.
-    func committed(topic: String, partitions: Int) async throws -> [Int32: Int64] {
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: configuration.group)
-        consumerConfiguration.sessionTimeout = .seconds(6)
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: .quietKafka)
-        let offsets = try await consumer.committedOffsets(for: (0..<partitions).map { TopicPartition(topic: topic, partition: Int32($0)) })
-        await consumer.close()
-        return Dictionary(uniqueKeysWithValues: offsets.map { ($0.key.partition, $0.value) })
+    /// The daemon group's committed offsets (or another group's: the reprocess lane's).
+    func committed(topic: String, partitions: Int, group: String? = nil) async throws -> [Int32: Int64] {
+        try await KafkaReader.committed(group: group ?? configuration.group, topic: topic, partitions: partitions, bootstrapServers: broker.bootstrapServers)
     }
 
     func metricsText() -> String {

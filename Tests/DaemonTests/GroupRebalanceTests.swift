@@ -78,11 +78,7 @@ struct GroupRebalanceTests {
             sampling?.cancel()
             await sampling?.value
 
-            #expect(watcher.fileIds == expected, "every event answered, nothing else")
-            #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" })
-            let violations = audit.violations(outcomes: watcher.firstOutcomes)
-            #expect(violations.isEmpty, "\(violations)")
-            #expect(audit.sampleCount >= 10)
+            audit.expectEveryEventAnswered(watcher, expected: expected)
             try await joining.stop(keepStore: true)
             second = nil
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Logging
 import Synchronization
 
 /// Reads what mediad produced, as a notification service would: a fresh consumer group from
@@ -24,6 +25,19 @@ public enum KafkaReader {
         }
         await consumer.close()
         return box.messages
+    }
+
+    /// A group's committed offsets ("next to read") on partitions `0..<partitions` of `topic`,
+    /// asked of the coordinator without joining the group; absent where nothing is committed.
+    public static func committed(group: String, topic: String, partitions: Int, bootstrapServers: String) async throws -> [Int32: Int64] {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrapServers], groupID: group)
+        configuration.sessionTimeout = .seconds(6)
+        var logger = Logger(label: "test.kafka")
+        logger.logLevel = .critical
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let offsets = try await consumer.committedOffsets(for: (0..<partitions).map { TopicPartition(topic: topic, partition: Int32($0)) })
+        await consumer.close()
+        return Dictionary(uniqueKeysWithValues: offsets.map { ($0.key.partition, $0.value) })
     }
 
     /// A header's value as text.

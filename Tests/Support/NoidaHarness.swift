@@ -26,6 +26,11 @@ import Synchronization
 ///   this combination.
 /// - Data and committed offsets survive a restart, but are persisted a few seconds after a
 ///   change: a SIGKILL right after a write can lose it (Kafka with acks=all would not).
+/// - A member that stops heartbeating (SIGKILLed) is never expired: the group does not
+///   rebalance after `session.timeout.ms` (none within 150 s at 6 s), and a member that joins
+///   later wedges the group (its JoinGroup is never answered, not even after
+///   `max.poll.interval.ms`). Apache Kafka removes the member once its session timed out.
+///   A broker restart clears it (see the next point).
 /// - After a restart it has forgotten the groups' members (offsets are kept): a consumer
 ///   that was in a group sees its assignment revoked as lost, rejoins and resumes from its
 ///   commits. Apache Kafka reloads group metadata with the offsets from `__consumer_offsets`.

@@ -19,7 +19,9 @@ public final class KafkaTransport: DaemonTransport {
     let topics: Topics
     let uploads: KafkaConsumer
     let backfill: KafkaConsumer?
-    let producer: KafkaProducer
+    /// The producer of outcomes; replaced after a fatal error (`publish`).
+    private let producers: Mutex<KafkaProducer>
+    private let makeProducer: @Sendable () throws -> KafkaProducer
     let tracker: OffsetTracker
     let metrics: DaemonMetrics
     let logger: Logger
@@ -33,15 +35,19 @@ public final class KafkaTransport: DaemonTransport {
         var ticks = 0
     }
 
-    /// - Parameter consumerFactory: makes the consumer of a lane with the transport's
-    ///   revocation hook, which commits what is settled before partitions move away.
+    /// - Parameters:
+    ///   - producerFactory: makes the producer, and its replacement after a fatal error.
+    ///   - consumerFactory: makes the consumer of a lane with the transport's revocation
+    ///     hook, which commits what is settled before partitions move away.
     public init(
-        topics: Topics, producer: KafkaProducer, metrics: DaemonMetrics, logger: Logger,
+        topics: Topics, metrics: DaemonMetrics, logger: Logger,
+        producerFactory: @escaping @Sendable () throws -> KafkaProducer,
         consumerFactory: (_ lane: IntakeLane, _ onRevoke: @escaping KafkaRevokeHook) throws -> KafkaConsumer
     ) throws {
         let tracker = OffsetTracker()
         self.topics = topics
-        self.producer = producer
+        makeProducer = producerFactory
+        producers = Mutex(try producerFactory())
         self.tracker = tracker
         self.metrics = metrics
         self.logger = logger
@@ -142,10 +148,35 @@ public final class KafkaTransport: DaemonTransport {
         (lane == .uploads ? uploads : backfill)?.resumeAll()
     }
 
+    var producer: KafkaProducer { producers.withLock { $0 } }
+
     /// Waits for the broker's acknowledgement of the record (`acks` as configured).
+    ///
+    /// A producer with a fatal error never sends again (librdkafka); the idempotent one gets
+    /// one when the broker lost records it had acknowledged (`OUT_OF_ORDER_SEQUENCE_NUMBER`).
+    /// It is then replaced by a new one (a new producer id) and the error thrown, so the
+    /// caller's retry goes through the new producer.
     public func publish(_ record: OutboundRecord, to destination: OutboundDestination) async throws {
         let topic = address(of: destination)
-        _ = try await producer.send(topic: topic, key: record.key, value: record.value, headers: record.headers.map { (name: $0.0, value: $0.1) })
+        let producer = producer
+        do {
+            _ = try await producer.send(topic: topic, key: record.key, value: record.value, headers: record.headers.map { (name: $0.0, value: $0.1) })
+        } catch let error as KafkaError where error.isFatal {
+            await replace(producer, after: error)
+            throw error
+        }
+    }
+
+    /// Puts a new producer in place of `failed`, unless another caller already did.
+    private func replace(_ failed: KafkaProducer, after error: KafkaError) async {
+        let replaced = producers.withLock { current -> Bool in
+            guard current === failed, !status.withLock({ $0.stopping }), let fresh = try? makeProducer() else { return false }
+            current = fresh
+            return true
+        }
+        guard replaced else { return }
+        logger.error("producer failed fatally; replaced by a new one", metadata: ["error": "\(error)"])
+        await failed.close()
     }
 
     public func address(of destination: OutboundDestination) -> String {
