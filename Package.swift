@@ -49,6 +49,7 @@ let package = Package(
         // Process control Swift cannot call directly (prctl is variadic), and a spawn that
         // hands a worker exactly the descriptors it needs.
         .target(name: "CProcessShims"),
+        .target(name: "CFileShims"),
 
         // MARK: mediad modules, by concern.
         .target(
@@ -78,6 +79,7 @@ let package = Package(
         .target(
             name: "ObjectStorage",
             dependencies: [
+                "CFileShims",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

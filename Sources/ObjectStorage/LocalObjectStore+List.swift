@@ -50,7 +50,7 @@ extension LocalObjectStore {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let modified = attributes[.modificationDate] as? Date
         var info = ObjectInfo(bucket: bucket, key: key, size: size, lastModified: modified)
-        if let sidecar = readSidecar(bucket, key), sidecar.size == size, sidecar.modified == modified {
+        if let sidecar = readSidecar(bucket, key, size: size, modified: modified) {
             info.etag = sidecar.etag
         }
         return info

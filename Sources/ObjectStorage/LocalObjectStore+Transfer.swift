@@ -14,22 +14,27 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("get \(bucket)/\(key)") {
             var info = try store.headSync(bucket: bucket, key: key, hashing: false)
-            // Without a sidecar the ETag is the MD5 the copy computes: checked after it.
+            // A known ETag (the sidecar's, or one already computed) is the MD5 of these bytes
+            // while the file stays as it was; without one, the copy computes it and it is
+            // checked after.
             let knownETag = info.etag
             if knownETag != nil { try expecting?.check(info, sizeMismatch: .integrity) }
+            let path = store.objectPath(bucket, key)
             let temporary = file.deletingLastPathComponent()
                 .appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString).part").path
             do {
                 try FileManager.default.createDirectory(
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let (size, md5, sha256) = try Self.copy(from: store.objectPath(bucket, key), to: temporary, sync: false, sha256: true)
-                info.sha256 = sha256
-                info.md5 = md5
-                guard size == info.size, md5 == (knownETag ?? md5) else {
+                let before = LocalETagMemo.Identity(ofFile: path)
+                let copied = try Self.copy(from: path, to: temporary, sync: false, knownMD5: knownETag, sha256: true)
+                info.sha256 = copied.sha256
+                guard let before, copied.size == info.size, LocalETagMemo.Identity(ofFile: path) == before else {
                     throw ObjectStorageError(.integrity, "\(bucket)/\(key) changed while being read", isRetryable: true)
                 }
+                info.md5 = copied.md5
                 if knownETag == nil {
-                    info.etag = md5
+                    info.etag = copied.md5
+                    store.etagMemo.remember(copied.md5, ofFile: path, identity: before)
                     try expecting?.check(info, sizeMismatch: .integrity)
                 }
                 try Self.atomicRename(temporary, to: file.path)
@@ -90,7 +95,8 @@ extension LocalObjectStore {
             let sidecar = LocalObjectSidecar(
                 size: size, modified: modified, etag: md5, contentType: options.contentType,
                 cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
-            try writeSidecar(sidecar, bucket: bucket, key: key)
+            let attached = try attachSidecar(sidecar, toFile: temporary)
+            if !attached { try writeSidecar(sidecar, bucket: bucket, key: key) }
             do {
                 try manager.createDirectory(
                     atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -98,6 +104,7 @@ extension LocalObjectStore {
                 throw ObjectStorageError(.invalidArgument, "key '\(key)' needs a directory where \(bucket) has an object")
             }
             try Self.atomicRename(temporary, to: destination)
+            if attached { removeSidecarFile(bucket, key) }
             return ObjectInfo(
                 bucket: bucket, key: key, size: size, etag: md5, lastModified: modified,
                 contentType: options.contentType, cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
@@ -107,9 +114,11 @@ extension LocalObjectStore {
         }
     }
 
-    /// Copies a file in chunks, hashing as it goes (MD5 for the ETag; SHA-256 too when asked);
-    /// `sync` makes the copy durable.
-    static func copy(from source: String, to destination: String, sync: Bool, sha256: Bool = false) throws -> (size: Int64, md5: String, sha256: String?) {
+    /// Copies a file in chunks, hashing as it goes (MD5 for the ETag, unless the caller knows
+    /// it already; SHA-256 too when asked); `sync` makes the copy durable.
+    static func copy(
+        from source: String, to destination: String, sync: Bool, knownMD5: String? = nil, sha256: Bool = false
+    ) throws -> (size: Int64, md5: String, sha256: String?) {
         let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
         defer { try? input.close() }
         guard FileManager.default.createFile(atPath: destination, contents: nil) else {
@@ -117,17 +126,17 @@ extension LocalObjectStore {
         }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
         defer { try? output.close() }
-        var md5 = Insecure.MD5()
+        var md5 = knownMD5 == nil ? Insecure.MD5() : nil
         var content = sha256 ? SHA256() : nil
         var size: Int64 = 0
         while let chunk = try input.read(upToCount: BlockingIO.chunkSize), !chunk.isEmpty {
-            md5.update(data: chunk)
+            md5?.update(data: chunk)
             content?.update(data: chunk)
             try output.write(contentsOf: chunk)
             size += Int64(chunk.count)
         }
         if sync { try output.synchronize() }
-        return (size, S3Encoding.hex(md5.finalize()), content.map { S3Encoding.hex($0.finalize()) })
+        return (size, md5.map { S3Encoding.hex($0.finalize()) } ?? knownMD5 ?? "", content.map { S3Encoding.hex($0.finalize()) })
     }
 
     /// rename(2), replacing the destination atomically.

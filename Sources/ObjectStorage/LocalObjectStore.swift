@@ -6,8 +6,10 @@ import Foundation
 ///
 /// Writes are atomic (a temporary file under `root/.mediad/tmp`, then rename), and
 /// the headers S3 would keep (content type, cache control, user metadata, ETag) live
-/// in a JSON sidecar under `root/.mediad/meta`. ETags are the MD5 of the bytes, like
-/// a single-part S3 upload; files placed by hand get theirs computed on demand.
+/// in a JSON sidecar: an extended attribute of the data file, or a file under
+/// `root/.mediad/meta` where the file system has no user attributes. ETags are the MD5
+/// of the bytes, like a single-part S3 upload; files placed by hand get theirs computed
+/// on demand.
 ///
 /// One difference from S3 remains, inherent to files: a key cannot be both an object
 /// and a "directory" of other keys (`a` and `a/b`); such a put fails with
@@ -15,6 +17,8 @@ import Foundation
 public struct LocalObjectStore: ObjectStore {
     /// The directory holding one sub-directory per bucket.
     public let root: URL
+    /// Shared by the copies of this value, so a head's hashing serves the get after it.
+    let etagMemo = LocalETagMemo()
 
     /// Creates a store over `root` (created when missing).
     public init(root: URL) {
@@ -75,8 +79,8 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// - Parameter hashing: false leaves `etag` nil for an object without a current sidecar
-    ///   (one copied in by hand) instead of reading the whole file for it: `get` hashes as it
-    ///   copies anyway.
+    ///   (one copied in by hand) and not yet hashed, instead of reading the whole file for it:
+    ///   `get` hashes as it copies anyway.
     func headSync(bucket: String, key: String, hashing: Bool = true) throws -> ObjectInfo {
         try requireBucket(bucket)
         let path = objectPath(bucket, key)
@@ -87,15 +91,27 @@ public struct LocalObjectStore: ObjectStore {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let modified = attributes[.modificationDate] as? Date
         var info = ObjectInfo(bucket: bucket, key: key, size: size, lastModified: modified)
-        if let sidecar = readSidecar(bucket, key), sidecar.size == size, sidecar.modified == modified {
+        if let sidecar = readSidecar(bucket, key, size: size, modified: modified) {
             info.etag = sidecar.etag
             info.contentType = sidecar.contentType
             info.cacheControl = sidecar.cacheControl
             info.metadata = sidecar.metadata
+        } else if let remembered = etagMemo.etag(ofFile: path) {
+            info.etag = remembered
         } else if hashing {
-            info.etag = try Self.md5Hex(ofFile: path)
+            info.etag = try hashRemembering(path)
         }
         return info
+    }
+
+    /// The MD5 of a file without a sidecar, remembered while the file stays as it was read.
+    func hashRemembering(_ path: String) throws -> String {
+        let identity = LocalETagMemo.Identity(ofFile: path)
+        let etag = try Self.md5Hex(ofFile: path)
+        if let identity, LocalETagMemo.Identity(ofFile: path) == identity {
+            etagMemo.remember(etag, ofFile: path, identity: identity)
+        }
+        return etag
     }
 
     func requireBucket(_ bucket: String) throws {

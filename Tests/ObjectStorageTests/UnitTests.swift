@@ -143,6 +143,71 @@ struct UnitTests {
         }
     }
 
+    @Test("the local store keeps an object's headers on its data file, and still reads the sidecar files of older versions")
+    func localSidecars() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory)
+            try await store.createBucket("media")
+            let options = PutOptions(contentType: "image/webp", cacheControl: "max-age=60", metadata: ["origin": "test"])
+            let put = try await store.put(bucket: "media", key: "a/x.webp", bytes: Array("webp".utf8), options: options)
+            let sidecarFile = store.metadataPath("media", "a/x.webp")
+            #expect(!FileManager.default.fileExists(atPath: sidecarFile), "no sidecar file beside an attribute")
+            let attribute = try #require(LocalObjectStore.attribute(LocalObjectStore.sidecarAttribute, ofFile: store.objectPath("media", "a/x.webp")))
+            #expect(try JSONDecoder().decode(LocalObjectSidecar.self, from: attribute).etag == put.etag)
+            let head = try await store.head(bucket: "media", key: "a/x.webp")
+            #expect(head.contentType == "image/webp" && head.cacheControl == "max-age=60" && head.metadata == ["origin": "test"])
+            #expect(head.etag == TestFiles.md5(Array("webp".utf8)))
+
+            // A store an older mediad wrote: the data file by hand, the headers in a sidecar file.
+            let legacy = directory.appendingPathComponent("media/old.jpg")
+            try Data("jpeg".utf8).write(to: legacy)
+            let attributes = try FileManager.default.attributesOfItem(atPath: legacy.path)
+            let sidecar = LocalObjectSidecar(
+                size: 4, modified: attributes[.modificationDate] as? Date, etag: "legacy-etag", contentType: "image/jpeg",
+                cacheControl: nil, metadata: [:])
+            try store.writeSidecar(sidecar, bucket: "media", key: "old.jpg")
+            let old = try await store.head(bucket: "media", key: "old.jpg")
+            #expect(old.contentType == "image/jpeg" && old.etag == "legacy-etag")
+            // Overwritten by this version: the attribute takes over, the sidecar file goes.
+            _ = try await store.put(bucket: "media", key: "old.jpg", bytes: Array("jpeg 2".utf8), options: PutOptions(contentType: "image/png"))
+            #expect(!FileManager.default.fileExists(atPath: store.metadataPath("media", "old.jpg")))
+            #expect(try await store.head(bucket: "media", key: "old.jpg").contentType == "image/png")
+
+            // A server-side copy links the data file: the copy's headers must not touch the source's.
+            _ = try await store.copy(from: ObjectAddress(bucket: "media", key: "a/x.webp"), to: "media", key: "b/y.webp", options: PutOptions(contentType: "application/octet-stream"))
+            #expect(try await store.head(bucket: "media", key: "a/x.webp").contentType == "image/webp")
+            #expect(try await store.head(bucket: "media", key: "b/y.webp").contentType == "application/octet-stream")
+        }
+    }
+
+    @Test("a file placed by hand is hashed once for a head and the get after it, and again whenever it changes")
+    func localHandPlacedETags() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory)
+            try await store.createBucket("media")
+            let path = directory.appendingPathComponent("media/in.jpg")
+            try Data("first".utf8).write(to: path)
+            let head = try await store.head(bucket: "media", key: "in.jpg")
+            #expect(head.etag == TestFiles.md5(Array("first".utf8)))
+            let target = directory.appendingPathComponent("out/in.jpg")
+            let got = try await store.get(bucket: "media", key: "in.jpg", to: target, expecting: ObjectExpectation(etag: head.etag))
+            #expect(got.etag == head.etag && got.md5 == head.etag)
+            #expect(got.sha256 == PayloadDigest(of: Array("first".utf8)).sha256Hex)
+
+            // The same size and the same modification time put back: the status-change time
+            // still tells the bytes changed.
+            let modified = try #require(try FileManager.default.attributesOfItem(atPath: path.path)[.modificationDate] as? Date)
+            try Data("other".utf8).write(to: path)
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path.path)
+            let changed = try await store.head(bucket: "media", key: "in.jpg")
+            #expect(changed.etag == TestFiles.md5(Array("other".utf8)))
+            let stale = await #expect(throws: ObjectStorageError.self) {
+                try await store.get(bucket: "media", key: "in.jpg", to: target, expecting: ObjectExpectation(etag: head.etag))
+            }
+            #expect(stale?.code == .preconditionFailed || stale?.code == .integrity)
+        }
+    }
+
     @Test("storage cp semantics over the local store")
     func transfer() async throws {
         try await TestFiles.withDirectory { directory in
