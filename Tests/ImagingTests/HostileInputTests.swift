@@ -23,8 +23,11 @@ struct HostileInputTests {
         #expect(data.errors.first?.stage == stage)
         #expect(data.errors.allSatisfy { !$0.retryable }, "bad bytes never get better on retry")
         #expect(data.derivatives.isEmpty)
-        // Bounded work (time on a worker, not waiting for one): nothing is decoded in full.
-        #expect((data.timings["total"] ?? .infinity) < 10_000, "\(data.timings)")
+        // Bounded work: nothing is decoded in full. The stages' own times are summed, since
+        // `total` also counts waits for a thread of the pool that this test process shares
+        // with the suites running beside it (10 s of them on a loaded machine).
+        let work = data.timings.filter { $0.key != "total" && $0.key != "queued" }.values.reduce(0, +)
+        #expect(work < 10_000, "\(data.timings)")
     }
 
     @Test("a text file named .jpg is reported as a type mismatch")
