@@ -11,16 +11,20 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@"
   exit
 fi
-# Three groups, each run on its own so that one group's load cannot starve another's timing:
+# Four groups, each run on its own so that one group's load cannot starve another's timing:
 # the libraries' suites (storage and Kafka servers, decoders) in parallel; the daemon and
-# backfill suites (real daemons, brokers and rebalances) in parallel; then the suites that run
+# backfill suites (real daemons, brokers and rebalances) in parallel; the suites that run
 # real decoders in worker processes and kill them (seconds of transcoding each, thousands of
-# fuzzed files).
+# fuzzed files); then the fleets of real processes (noida-db, SeaweedFS, several replicas of
+# the mediad binary).
 daemons='DaemonTests|BackfillTests'
 heavy='IsolationTests|WorkerIsolationDaemonTests'
-echo "test: running (1/3: the libraries' suites)"
-swift test --skip-build --skip "$daemons|$heavy"
-echo "test: running (2/3: the daemon and backfill suites)"
-swift test --skip-build --filter "$daemons" --skip "$heavy"
-echo "test: running (3/3: the worker-process suites)"
+fleets='NoidaDaemonTests|FullStackTests|ScaleOutTests'
+echo "test: running (1/4: the libraries' suites)"
+swift test --skip-build --skip "$daemons|$heavy|$fleets"
+echo "test: running (2/4: the daemon and backfill suites)"
+swift test --skip-build --filter "$daemons" --skip "$heavy|$fleets"
+echo "test: running (3/4: the worker-process suites)"
 swift test --skip-build --filter "$heavy"
+echo "test: running (4/4: noida-db, SeaweedFS and replicas of the binary)"
+swift test --skip-build --filter "$fleets"
