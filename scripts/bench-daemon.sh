@@ -6,6 +6,8 @@
 # p50/p99 from produce to media.processed (broker timestamps), and peak RSS of the parent and
 # of the largest worker.
 #   N=300 scripts/bench-daemon.sh
+# ROUNDS=R (default 3) repeats offline and daemon runs in turn and reports each ratio's median
+# with every round's value: on a shared virtual machine one ~10 s sample varies by 20 %.
 # With TRANSPORT=rabbitmq, the daemon runs on a throwaway rabbitmq-server instead (worker
 # processes only), publishing and reading with pika; it also prints the idle latency, one
 # upload at a time, from publish to media.processed.
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/.."
 . scripts/stack-servers.sh
 N=${N:-300}
 CONCURRENCY=${CONCURRENCY:-2}
+ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -33,10 +36,16 @@ bench_photos "$work/photos" "$N"
 mkdir -p "$work/store/uploads/in"
 cp "$work"/photos/*.jpg "$work/store/uploads/in/"
 
-echo "bench: offline — mediad process, $N files, concurrency $CONCURRENCY"
-start=$(date +%s.%N)
-"$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null
-offline=$(echo "$(date +%s.%N) - $start" | bc -l)
+# run_offline ROUND: `mediad process` on the photos; leaves the elapsed seconds in
+# $work/offline.ROUND.seconds.
+run_offline() {
+  local start
+  echo "bench: round $1 of $ROUNDS: offline — mediad process, $N files, concurrency $CONCURRENCY"
+  rm -rf "$work/offline"
+  start=$(date +%s.%N)
+  "$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null
+  echo "$(date +%s.%N) - $start" | bc -l >"$work/offline.$1.seconds"
+}
 
 # upload_event ID KEY: one structured file.uploaded CloudEvent, "ID<TAB>value" for kcat -K.
 upload_event() {
@@ -54,42 +63,45 @@ kafka_load() {
   kcat -C -b "$brokers" -t file.uploaded -o beginning -c "$N" -f '%k %T\n' -q >"$out.in"
 }
 
-# run_daemon ISOLATION: a fresh mock broker and `mediad serve --set isolation=ISOLATION` on the
-# same photos; leaves the elapsed seconds, the parent's peak RSS (KB), the workers' peak RSS
-# (KB, largest) and produce/consume timestamps in $work/ISOLATION.*.
+# run_daemon ISOLATION ROUND: a fresh mock broker and `mediad serve --set isolation=ISOLATION` on
+# the same photos; leaves the elapsed seconds, the parent's peak RSS (KB), the workers' peak RSS
+# (KB, largest) and produce/consume timestamps in $work/ISOLATION.ROUND.*.
 run_daemon() {
-  local isolation=$1
-  echo "bench: daemon ($isolation isolation) — mediad broker + mediad serve"
+  local isolation=$1 run=$work/$1.$2
+  echo "bench: round $2 of $ROUNDS: daemon ($isolation isolation) — mediad broker + mediad serve"
   rm -rf "$work/store/uploads/derived"
-  "$mediad" broker >"$work/$isolation.broker" 2>/dev/null &
+  "$mediad" broker >"$run.broker" 2>/dev/null &
   local broker=$!
   pids+=("$broker")
-  for _ in $(seq 1 50); do [ -s "$work/$isolation.broker" ] && break; sleep 0.1; done
+  for _ in $(seq 1 50); do [ -s "$run.broker" ] && break; sleep 0.1; done
   local brokers
-  brokers=$(head -1 "$work/$isolation.broker")
+  brokers=$(head -1 "$run.broker")
   "$mediad" serve --brokers "$brokers" --concurrency "$CONCURRENCY" --http-port 0 \
     --set storage=local --set storageRoot="$work/store" --set logLevel=error --set isolation="$isolation" \
     ${QUEUE_DEPTH:+--set queueDepth=$QUEUE_DEPTH} &
   local serve=$!
   pids+=("$serve")
   sleep 4   # the mock's first group join takes ~3 s
-  kafka_load "$brokers" "$work/$isolation"
-  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/$isolation.rss"
+  kafka_load "$brokers" "$run"
+  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$run.rss"
   local worker_peak=0 child rss
   for child in $(pgrep -P "$serve" || true); do
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
     [ "${rss:-0}" -gt "$worker_peak" ] && worker_peak=$rss
   done
-  echo "$worker_peak" >"$work/$isolation.workers"
+  echo "$worker_peak" >"$run.workers"
   kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
   kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true
 }
 
-# run_rabbitmq: a fresh broker and `mediad serve --set transport=rabbitmq`; leaves the load
-# run's seconds and latencies, the idle latencies and the parent's peak RSS in $work/rabbitmq.*.
+# run_rabbitmq ROUND: a fresh broker and `mediad serve --set transport=rabbitmq`; leaves the load
+# run's seconds and latencies, the idle latencies and the parent's peak RSS in
+# $work/rabbitmq.ROUND.*.
 run_rabbitmq() {
-  echo "bench: daemon (rabbitmq, process isolation) — rabbitmq-server + mediad serve"
-  bench_rabbitmq "$work/rabbitmq"
+  local run=$work/rabbitmq.$1
+  echo "bench: round $1 of $ROUNDS: daemon (rabbitmq, process isolation) — rabbitmq-server + mediad serve"
+  rm -rf "$work/store/uploads/derived"
+  bench_rabbitmq "$run"
   pids+=("$rabbitmq_pid")
   for i in $(seq 1 10); do
     cp "$work/photos/p$i.jpg" "$work/store/uploads/in/idle$i.jpg"
@@ -100,9 +112,9 @@ run_rabbitmq() {
   local serve=$!
   pids+=("$serve")
   sleep 3
-  python3 scripts/bench-amqp-client.py load "$amqp_uri" "$N" file.events media.processed >"$work/rabbitmq.load"
-  python3 scripts/bench-amqp-client.py idle "$amqp_uri" 10 file.events media.processed >"$work/rabbitmq.idle"
-  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$work/rabbitmq.rss"
+  python3 scripts/bench-amqp-client.py load "$amqp_uri" "$N" file.events media.processed >"$run.load"
+  python3 scripts/bench-amqp-client.py idle "$amqp_uri" 10 file.events media.processed >"$run.idle"
+  awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$run.rss"
   kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
   kill "$rabbitmq_pid" 2>/dev/null || true; wait "$rabbitmq_pid" 2>/dev/null || true
 }
@@ -167,8 +179,9 @@ PY
 }
 
 if [ "${STACK:-}" = real ]; then
+  run_offline 1
   run_real
-  python3 - "$work" "$N" "$offline" "$(cut -d' ' -f1-3 /proc/loadavg)" "${STORE:-seaweedfs}" <<'PY'
+  python3 - "$work" "$N" "$(cat "$work/offline.1.seconds")" "$(cut -d' ' -f1-3 /proc/loadavg)" "${STORE:-seaweedfs}" <<'PY'
 import json, sys
 work, n, offline, load, store = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 stack = "noida-db + SeaweedFS" if store != "local" else "noida-db + local store"
@@ -203,47 +216,70 @@ PY
 fi
 
 if [ "${TRANSPORT:-kafka}" = rabbitmq ]; then
-  run_rabbitmq
-  python3 - "$work" "$N" "$offline" <<'PY'
-import json, sys
-work, n, offline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-load = json.load(open(f"{work}/rabbitmq.load"))
-idle = json.load(open(f"{work}/rabbitmq.idle"))["latencies"]
-latency = load["latencies"]
+  for round in $(seq 1 "$ROUNDS"); do
+    run_offline "$round"
+    run_rabbitmq "$round"
+  done
+  python3 - "$work" "$N" "$ROUNDS" <<'PY'
+import json, statistics, sys
+work, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 p = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]
-rss = int(open(f"{work}/rabbitmq.rss").read() or 0)
-print(f"\n{'':34}{'offline':>10}{'rabbitmq':>10}")
-print(f"{'files per second':34}{n / offline:>10.1f}{n / load['seconds']:>10.1f}")
+offline, daemon, ratios, latency, idle, rss = [], [], [], [], [], 0
+for r in range(1, rounds + 1):
+    load = json.load(open(f"{work}/rabbitmq.{r}.load"))
+    offline.append(n / float(open(f"{work}/offline.{r}.seconds").read()))
+    daemon.append(n / load["seconds"])
+    ratios.append(daemon[-1] / offline[-1])
+    latency += load["latencies"]
+    idle += json.load(open(f"{work}/rabbitmq.{r}.idle"))["latencies"]
+    rss = max(rss, int(open(f"{work}/rabbitmq.{r}.rss").read() or 0))
+latency.sort(); idle.sort()
+print(f"\nmedians of {rounds} rounds")
+print(f"{'':34}{'offline':>10}{'rabbitmq':>10}")
+print(f"{'files per second':34}{statistics.median(offline):>10.1f}{statistics.median(daemon):>10.1f}")
 print(f"{'latency p50 / p99 under load (ms)':34}{'':>10}{p(latency, 0.5):>5.0f}/{p(latency, 0.99):<5.0f}")
 print(f"{'idle latency p50 / max (ms)':34}{'':>10}{p(idle, 0.5):>5.0f}/{idle[-1]:<5.0f}")
 print(f"{'peak RSS of mediad serve (MB)':34}{'':>10}{rss / 1024:>10.0f}")
-print(f"\nratio daemon on RabbitMQ / offline: {(n / load['seconds']) / (n / offline):.3f}  (target >= 0.95)")
+print(f"\nratio daemon on RabbitMQ / offline: {statistics.median(ratios):.3f}  (target >= 0.95; rounds: {', '.join(f'{x:.3f}' for x in ratios)})")
 PY
   exit 0
 fi
 
-run_daemon process
-run_daemon none
+for round in $(seq 1 "$ROUNDS"); do
+  run_offline "$round"
+  run_daemon process "$round"
+  run_daemon none "$round"
+done
 
-python3 - "$work" "$N" "$offline" <<'PY'
-import sys
-work, n, offline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-def load(isolation):
-    inp = dict(line.split() for line in open(f"{work}/{isolation}.in") if line.strip())
-    out = dict(line.split() for line in open(f"{work}/{isolation}.out") if line.strip())
-    seconds = float(open(f"{work}/{isolation}.seconds").read())
-    latency = sorted(int(out[k]) - int(inp[k]) for k in out if k in inp)
+python3 - "$work" "$N" "$ROUNDS" <<'PY'
+import statistics, sys
+work, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def load(run):
+    inp = dict(line.split() for line in open(f"{work}/{run}.in") if line.strip())
+    out = dict(line.split() for line in open(f"{work}/{run}.out") if line.strip())
+    seconds = float(open(f"{work}/{run}.seconds").read())
+    latency = [int(out[k]) - int(inp[k]) for k in out if k in inp]
+    rss = int(open(f"{work}/{run}.rss").read() or 0)
+    workers = int(open(f"{work}/{run}.workers").read() if run.startswith("process") else 0)
+    return n / seconds, latency, rss, workers
+def summary(isolation):
+    runs = [load(f"{isolation}.{r}") for r in range(1, rounds + 1)]
+    latency = sorted(sum((run[1] for run in runs), []))
     p = lambda q: latency[min(len(latency) - 1, int(q * len(latency)))]
-    rss = int(open(f"{work}/{isolation}.rss").read() or 0)
-    workers = int(open(f"{work}/{isolation}.workers").read() or 0)
-    return n / seconds, p(0.5), p(0.99), rss, workers
-process, none = load("process"), load("none")
-print(f"\n{'':34}{'offline':>10}{'process':>10}{'none':>10}")
-print(f"{'files per second':34}{n / offline:>10.1f}{process[0]:>10.1f}{none[0]:>10.1f}")
+    return [run[0] for run in runs], p(0.5), p(0.99), max(run[2] for run in runs), max(run[3] for run in runs)
+offline = [n / float(open(f"{work}/offline.{r}.seconds").read()) for r in range(1, rounds + 1)]
+process, none = summary("process"), summary("none")
+median = statistics.median
+isolation_ratios = [a / b for a, b in zip(process[0], none[0])]
+offline_ratios = [a / b for a, b in zip(process[0], offline)]
+rounds_of = lambda values: ", ".join(f"{x:.3f}" for x in values)
+print(f"\nmedians of {rounds} rounds")
+print(f"{'':34}{'offline':>10}{'process':>10}{'none':>10}")
+print(f"{'files per second':34}{median(offline):>10.1f}{median(process[0]):>10.1f}{median(none[0]):>10.1f}")
 print(f"{'latency p50 / p99 (ms)':34}{'':>10}{process[1]:>5}/{process[2]:<5}{none[1]:>5}/{none[2]:<5}")
 print(f"{'peak RSS of mediad serve (MB)':34}{'':>10}{process[3] / 1024:>10.0f}{none[3] / 1024:>10.0f}")
 print(f"{'peak RSS of one worker (MB)':34}{'':>10}{process[4] / 1024:>10.0f}{'-':>10}")
-print(f"\nratio worker processes / in-process: {process[0] / none[0]:.3f}  (target >= 0.97)")
-print(f"ratio daemon (worker processes) / offline: {process[0] / (n / offline):.3f}  (target >= 0.95)")
+print(f"\nratio worker processes / in-process: {median(isolation_ratios):.3f}  (target >= 0.97; rounds: {rounds_of(isolation_ratios)})")
+print(f"ratio daemon (worker processes) / offline: {median(offline_ratios):.3f}  (target >= 0.95; rounds: {rounds_of(offline_ratios)})")
 print(f"parent peak RSS with worker processes: {process[3] / 1024:.0f} MB  (target < 100 MB)")
 PY
