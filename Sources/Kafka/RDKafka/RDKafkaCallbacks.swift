@@ -70,17 +70,25 @@ final class RDKafkaCallbackContext: Sendable {
         opaque.map { Unmanaged<RDKafkaCallbackContext>.fromOpaque($0).takeUnretainedValue() }
     }
 
+    /// One map of librdkafka properties configures a service's consumers and its producer, so
+    /// a consumer's property (a session timeout) reaching the producer, or the reverse, is
+    /// expected, not worth a warning at every start.
+    static func isExpectedConfigurationWarning(facility: String, _ text: String) -> Bool {
+        facility == "CONFWARN"
+            && (text.contains("is a consumer property and will be ignored by this producer instance")
+                || text.contains("is a producer property and will be ignored by this consumer instance"))
+    }
+
     /// Installs the log, error and statistics callbacks every handle gets.
     static func installCommonCallbacks(on conf: OpaquePointer) {
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, line in
             guard let handle, let context = RDKafkaCallbackContext.from(rd_kafka_opaque(handle)) else { return }
+            let text = line.map { String(cString: $0) } ?? ""
+            let facility = facility.map { String(cString: $0) } ?? ""
             context.logger.log(
-                level: Logger.Level(syslog: level),
-                "\(line.map { String(cString: $0) } ?? "")",
-                metadata: [
-                    "kafka.client": "\(String(cString: rd_kafka_name(handle)))",
-                    "kafka.facility": "\(facility.map { String(cString: $0) } ?? "")",
-                ]
+                level: RDKafkaCallbackContext.isExpectedConfigurationWarning(facility: facility, text) ? .debug : Logger.Level(syslog: level),
+                "\(text)",
+                metadata: ["kafka.client": "\(String(cString: rd_kafka_name(handle)))", "kafka.facility": "\(facility)"]
             )
         }
         rd_kafka_conf_set_error_cb(conf) { handle, code, reason, opaque in
