@@ -22,6 +22,7 @@ final class ScaleOutReplica: Sendable {
     private let ownership = Mutex<[Ownership]>([])
     private let pending = Mutex<Data>(Data())
     private let exit = Mutex<(at: Int64, signal: Int32?)?>(nil)
+    private let warningLines = Mutex<[String]>([])
 
     /// Starts `mediad serve` as instance `name`.
     /// - Throws: `CommandError` when the binary is not built or cannot start.
@@ -65,6 +66,7 @@ final class ScaleOutReplica: Sendable {
                 return complete
             }
             for line in lines {
+                if let warning = Self.warning(line) { self.warningLines.withLock { $0.append(warning) } }
                 guard let change = Self.ownershipChange(line, topic: topicPattern, at: now) else { continue }
                 self.ownership.withLock { $0.append(change) }
             }
@@ -92,6 +94,18 @@ final class ScaleOutReplica: Sendable {
         guard !partitions.isEmpty || list == "[]" else { return nil }
         return Ownership(at: at, partitions: partitions, assigned: message == "Partitions assigned", lost: object["kafka.lost"] as? String == "true")
     }
+
+    /// The message of a warning or error line, if `line` is one.
+    static func warning(_ line: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+              let level = object["level"] as? String, level == "warning" || level == "error",
+              let message = object["message"] as? String
+        else { return nil }
+        return message
+    }
+
+    /// Its warning and error messages so far, in order.
+    var warnings: [String] { warningLines.withLock { $0 } }
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }

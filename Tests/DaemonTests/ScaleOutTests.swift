@@ -179,6 +179,10 @@ struct ScaleOutTests {
                 print("scale-out: \(replica.name) ownership: \(changes.joined(separator: ", "))")
             }
             let longest = gaps.max { $0.milliseconds < $1.milliseconds }
+            for replica in replicas {
+                let counts = Dictionary(grouping: replica.warnings, by: { $0 }).mapValues(\.count)
+                print("scale-out: \(replica.name) warnings: \(counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: "; "))")
+            }
             print("scale-out: unowned stretches: \(gaps.isEmpty ? "none" : gaps.map(\.description).joined(separator: ", ")); longest \(longest?.milliseconds ?? 0) ms (session timeout \(session) ms)")
             #expect(gaps.allSatisfy { $0.milliseconds <= session }, "partitions unowned longer than the session timeout: \(gaps.filter { $0.milliseconds > session })")
             for (name, at) in kills {
