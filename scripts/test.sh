@@ -11,20 +11,24 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@"
   exit
 fi
-# Four groups, each run on its own so that one group's load cannot starve another's timing:
+# Five groups, each run on its own so that one group's load cannot starve another's timing:
 # the libraries' suites (storage and Kafka servers, decoders) in parallel; the daemon and
 # backfill suites (real daemons, brokers and rebalances) in parallel; the suites that run
 # real decoders in worker processes and kill them (seconds of transcoding each, thousands of
-# fuzzed files); then the fleets of real processes (noida-db, SeaweedFS, several replicas of
-# the mediad binary).
+# fuzzed files); the fleets of real processes (noida-db, SeaweedFS, two replicas of the mediad
+# binary); then the scale-out proof alone, whose ownership bound is within a second of the mock
+# cluster's join rounds (docs/operations.md, "Scaling").
 daemons='DaemonTests|BackfillTests'
 heavy='IsolationTests|WorkerIsolationDaemonTests'
-fleets='NoidaDaemonTests|FullStackTests|ScaleOutTests'
-echo "test: running (1/4: the libraries' suites)"
-swift test --skip-build --skip "$daemons|$heavy|$fleets"
-echo "test: running (2/4: the daemon and backfill suites)"
-swift test --skip-build --filter "$daemons" --skip "$heavy|$fleets"
-echo "test: running (3/4: the worker-process suites)"
+fleets='NoidaDaemonTests|FullStackTests'
+scale='ScaleOutTests'
+echo "test: running (1/5: the libraries' suites)"
+swift test --skip-build --skip "$daemons|$heavy|$fleets|$scale"
+echo "test: running (2/5: the daemon and backfill suites)"
+swift test --skip-build --filter "$daemons" --skip "$heavy|$fleets|$scale"
+echo "test: running (3/5: the worker-process suites)"
 swift test --skip-build --filter "$heavy"
-echo "test: running (4/4: noida-db, SeaweedFS and replicas of the binary)"
+echo "test: running (4/5: noida-db, SeaweedFS and replicas of the binary)"
 swift test --skip-build --filter "$fleets"
+echo "test: running (5/5: the scale-out proof)"
+swift test --skip-build --filter "$scale"
