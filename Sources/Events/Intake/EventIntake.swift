@@ -111,7 +111,7 @@ public struct EventIntake: Sendable {
     private func deletion(_ object: [String: Any], path: String, encoding: UploadEvent.Encoding, eventId: String?) throws(IntakeError) -> IntakeResult {
         let fields = JSONFields(object, path: path)
         let event = DeleteEvent(
-            fileId: try fields.fileId(), bucket: try fields.optionalString("bucket"), key: try fields.optionalString("key"),
+            fileId: try fields.requiredString("fileId"), bucket: try fields.optionalString("bucket"), key: try fields.optionalString("key"),
             etag: try fields.optionalString("etag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), encoding: encoding, eventId: eventId)
         return try admit([], deletions: [event])
     }

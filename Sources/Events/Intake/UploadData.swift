@@ -16,7 +16,7 @@ struct UploadData {
 
     static func decode(_ object: [String: Any], path: String) throws(IntakeError) -> UploadData {
         let fields = JSONFields(object, path: path)
-        let fileId = try fields.fileId()
+        let fileId = try fields.requiredString("fileId")
         let key = try fields.requiredString("key")
         let sha256 = try fields.optionalString("sha256")?.lowercased()
         if let sha256, sha256.count != 64 || !sha256.allSatisfy(\.isHexDigit) {
@@ -40,26 +40,6 @@ struct JSONFields {
     init(_ object: [String: Any], path: String) {
         self.object = object
         self.path = path
-    }
-
-    /// A file id names the folder of that file's outputs (`derived/<fileId>/`), so it must be
-    /// one path segment: a `/` would nest one file's folder in another's (deleting `a` would
-    /// remove the outputs of `a/b`), and a leading `_` is mediad's own (the content index
-    /// lives in `derived/_content/`).
-    func fileId() throws(IntakeError) -> String {
-        let id = try requiredString("fileId")
-        let field = "'\(path)fileId'"
-        guard id.utf8.count <= 255 else { throw IntakeError(.invalidField, "field \(field) is longer than 255 bytes") }
-        guard !id.contains("/"), id != ".", id != ".." else {
-            throw IntakeError(.invalidField, "field \(field) must be one path segment: no '/', and not '.' or '..'")
-        }
-        guard !id.hasPrefix("_") else {
-            throw IntakeError(.invalidField, "field \(field) must not start with '_', which mediad keeps for its own records")
-        }
-        guard !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw IntakeError(.invalidField, "field \(field) must not contain control characters")
-        }
-        return id
     }
 
     func requiredString(_ name: String) throws(IntakeError) -> String {
