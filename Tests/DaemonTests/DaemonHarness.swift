@@ -113,11 +113,13 @@ final class DaemonHarness: Sendable {
     /// Graceful shutdown, as on SIGTERM.
     func stop(keepStore: Bool = false) async throws {
         await group.triggerGracefulShutdown()
-        try await running.value
+        // However the daemon ended, the rest is released: an S3 store's HTTP client freed
+        // without a shutdown traps, which would end every suite of the test process.
+        let ended = await running.result
         await producer.close()
-        // An S3 store owns an HTTP client that must be shut down before it is freed.
         if let s3 = application.store as? S3ObjectStore { try? await s3.shutdown() }
         if !keepStore { try? FileManager.default.removeItem(at: root) }
+        try ended.get()
     }
 }
 
