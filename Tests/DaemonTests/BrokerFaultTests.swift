@@ -50,7 +50,7 @@ struct BrokerFaultTests {
             // The faults were met, and the daemon got past them.
             #expect(logs.count("delivery failed; retrying") >= 1, "the permanent Produce error reached the daemon")
             #expect(logs.count("commit failed; will retry") >= 1, "a refused commit reached the daemon")
-            let violations = audit.violations(outcomes: watcher.firstOutcomes)
+            let violations = audit.violations(outcomes: watcher.outcomes)
             #expect(violations.isEmpty, "\(violations)")
         } catch {
             sampling?.cancel()
@@ -101,7 +101,7 @@ struct BrokerFaultTests {
             // delivered once it came back.
             #expect(outcomes.values.contains { $0.producedAt > down && $0.producedAt < up }, "an outcome was produced during the outage")
             #expect(logs.lines.contains { $0.message == "consumer error" }, "the daemon saw the broker go")
-            let violations = audit.violations(outcomes: outcomes)
+            let violations = audit.violations(outcomes: watcher.outcomes)
             #expect(violations.isEmpty, "\(violations)")
         } catch {
             sampling?.cancel()

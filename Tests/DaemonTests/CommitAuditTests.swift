@@ -21,9 +21,9 @@ struct CommitAuditTests {
         }
         let outcomes = try Dictionary(uniqueKeysWithValues: [("f0", 100), ("f1", 100), ("f2", 900)].map { ($0.0, try #require(outcome($0.0, at: $0.1))) })
         audit.record(CommitAudit.Sample(at: 500, committed: [0: 2]))
-        #expect(audit.violations(outcomes: outcomes).isEmpty)
+        #expect(audit.violations(outcomes: Array(outcomes.values)).isEmpty)
         audit.record(CommitAudit.Sample(at: 600, committed: [0: 4]))
-        let found = audit.violations(outcomes: outcomes)
+        let found = audit.violations(outcomes: Array(outcomes.values))
         #expect(found.count == 2, "f2 was answered after the sample, f3 never: \(found)")
         #expect(audit.ends == [0: 4])
     }

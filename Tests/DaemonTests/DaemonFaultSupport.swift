@@ -62,6 +62,11 @@ struct Outcome: Sendable {
     var timings: [String: Double]
     /// When the daemon produced it (the record's CreateTime), in ms since 1970.
     var producedAt: Int64
+    /// The producing daemon (`/mediad/<instance>`).
+    var source: String
+    /// Where it landed in the outcome topic.
+    var partition: Int32
+    var offset: Int64
 
     init?(_ message: KafkaMessage) {
         guard let value = message.value,
@@ -77,6 +82,9 @@ struct Outcome: Sendable {
         timings = data["timings"] as? [String: Double] ?? [:]
         derivativeKeys = (data["derivatives"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }
         producedAt = message.timestamp?.millisecondsSince1970 ?? Int64.max
+        source = event["source"] as? String ?? ""
+        partition = message.partition
+        offset = message.offset
     }
 }
 
@@ -184,15 +192,23 @@ final class CommitAudit: Sendable {
 
     /// Every sampled commit that passed a message whose first outcome was produced only
     /// after the sample (or never). Empty when at-least-once held at every sampled moment.
-    func violations(outcomes: [String: Outcome]) -> [String] {
+    /// Each names every outcome of the file (who produced it, when, where it landed) and the
+    /// samples of its partition around the offending one, to tell a daemon's early commit
+    /// from an outcome the watcher did not see.
+    func violations(outcomes: [Outcome]) -> [String] {
         let inputs = inputs.withLock { $0 }
+        let samples = samples.withLock { $0 }
+        let byFile = Dictionary(grouping: outcomes, by: \.fileId)
         var found: [String] = []
-        for sample in samples.withLock({ $0 }) {
+        for (index, sample) in samples.enumerated() {
             for input in inputs where input.offset < (sample.committed[input.partition] ?? 0) {
-                let produced = outcomes[input.fileId]?.producedAt
-                if produced == nil || produced! > sample.at {
-                    found.append("committed \(sample.committed[input.partition]!) on partition \(input.partition) at \(sample.at) passed offset \(input.offset) (\(input.fileId)), answered at \(produced.map(String.init) ?? "never")")
-                }
+                let answers = (byFile[input.fileId] ?? []).sorted { $0.producedAt < $1.producedAt }
+                guard answers.first.map({ $0.producedAt > sample.at }) ?? true else { continue }
+                let around = samples[max(0, index - 3)...min(samples.count - 1, index + 1)]
+                    .map { "\($0.at):\($0.committed[input.partition].map(String.init) ?? "-")" }
+                found.append(
+                    "committed \(sample.committed[input.partition]!) on partition \(input.partition) at \(sample.at) passed offset \(input.offset) (\(input.fileId)); "
+                        + "answers \(answers.map { "\($0.source)@\($0.producedAt) [\($0.partition):\($0.offset)]" }); samples \(around)")
             }
         }
         return found
@@ -205,7 +221,7 @@ extension CommitAudit {
     func expectEveryEventAnswered(_ watcher: OutcomeWatcher, expected: Set<String>, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(watcher.fileIds == expected, "every event answered, nothing else", sourceLocation: sourceLocation)
         #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" }, sourceLocation: sourceLocation)
-        let violations = violations(outcomes: watcher.firstOutcomes)
+        let violations = violations(outcomes: watcher.outcomes)
         #expect(violations.isEmpty, "\(violations)", sourceLocation: sourceLocation)
         #expect(sampleCount >= 10, sourceLocation: sourceLocation)
     }

@@ -196,7 +196,7 @@ struct ScaleOutTests {
             // Delivery: every event answered at least once, no commit ever passed an unanswered one.
             #expect(watcher.fileIds == expected, "every event answered, nothing else")
             #expect(watcher.outcomes.allSatisfy { $0.status == "succeeded" })
-            let violations = audit.violations(outcomes: watcher.firstOutcomes)
+            let violations = audit.violations(outcomes: watcher.outcomes)
             #expect(violations.isEmpty, "\(violations)")
             #expect(audit.sampleCount >= 20)
 

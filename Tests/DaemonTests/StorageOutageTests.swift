@@ -118,7 +118,7 @@ struct StorageOutageTests {
             sampling?.cancel()
             await sampling?.value
             #expect(audit.sampleCount >= 5, "commits were sampled during the outage")
-            let violations = audit.violations(outcomes: outcomes)
+            let violations = audit.violations(outcomes: setup.watcher.outcomes)
             #expect(violations.isEmpty, "\(violations)")
         } catch {
             sampling?.cancel()
@@ -160,7 +160,7 @@ struct StorageOutageTests {
             try await daemon.waitForCommits(audit.ends, partitions: Self.partitions)
             sampling?.cancel()
             await sampling?.value
-            let violations = audit.violations(outcomes: setup.watcher.firstOutcomes)
+            let violations = audit.violations(outcomes: setup.watcher.outcomes)
             #expect(violations.isEmpty, "\(violations)")
 
             // S3 is back: the same daemon, without a restart, processes the next event.

@@ -54,9 +54,7 @@ public final class KafkaTransport: DaemonTransport {
         // Runs on the consumer's polling thread: commit what is done, forget the rest.
         let revokeHook: KafkaRevokeHook = { revocation in
             let partitions = revocation.partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) }
-            let done = tracker.committable().filter { partitions.contains($0.key) }
-            tracker.revoke(partitions)
-            return done.map { TopicPartitionOffset(topic: $0.key.topic, partition: Int32($0.key.partition), offset: $0.value) }
+            return tracker.revoke(partitions).map { TopicPartitionOffset(topic: $0.key.topic, partition: Int32($0.key.partition), offset: $0.value) }
         }
         uploads = try consumerFactory(.uploads, revokeHook)
         backfill = topics.reprocess.isEmpty ? nil : try consumerFactory(.backfill, revokeHook)
@@ -90,7 +88,10 @@ public final class KafkaTransport: DaemonTransport {
             switch event {
             case .message(let message):
                 let partition = OffsetTracker.Partition(topic: message.topic, partition: Int(message.partition))
-                tracker.started(partition, offset: message.offset)
+                guard tracker.started(partition, offset: message.offset) else {
+                    logger.debug("record of a revoked partition dropped; its next owner reads it", metadata: ["partition": "\(partition)", "offset": "\(message.offset)"])
+                    continue
+                }
                 let tracker = tracker
                 let inbound = InboundMessage(
                     key: message.key, value: message.value ?? [], headers: message.headers.map { ($0.name, $0.value) },
@@ -98,6 +99,7 @@ public final class KafkaTransport: DaemonTransport {
                     settle: { tracker.finished(partition, offset: message.offset) })
                 guard await receive(inbound) else { return }
             case .partitionsAssigned(let partitions):
+                tracker.assigned(partitions.map { OffsetTracker.Partition(topic: $0.topic, partition: Int($0.partition)) })
                 if lane == .uploads {
                     status.withLock {
                         $0.assigned = !consumer.assignment.isEmpty
