@@ -146,7 +146,7 @@ extension AMQPSuite {
             try await connection.declare(context.queueTopology("tools"))
             let consumer = try await connection.consume(queue: "tools")
             let recorder = Recorder(consumer.events)
-            let published = try context.vhost.amqpTool(
+            let published = try await context.vhost.amqpTool(
                 "amqp-publish", ["-e", "tools.x", "-r", "tools", "-p", "-C", "text/plain", "-H", "cloudEvents_id: tool-1", "-b", "from tools"])
             #expect(published.status == 0, "\(published.stderr)")
             try await recorder.wait(for: "the tool's message") { $0.count >= 1 }
@@ -160,7 +160,7 @@ extension AMQPSuite {
 
             let publisher = try await connection.makePublisher()
             try await publisher.publish(message("for the tool"), exchange: "tools.x", routingKey: "tools")
-            let got = try context.vhost.amqpTool("amqp-get", ["-q", "tools"])
+            let got = try await context.vhost.amqpTool("amqp-get", ["-q", "tools"])
             #expect(got.status == 0, "\(got.stderr)")
             #expect(got.text == "for the tool")
             await connection.close()

@@ -38,7 +38,7 @@ final class BackfillStack: Sendable {
 
     func stop() async {
         try? await store.shutdown()
-        moto.stop()
+        await moto.stop()
     }
 
     /// What every backfill test daemon shares, whatever its broker and store: the shipped

@@ -33,20 +33,20 @@ struct DeadLetterTests {
         try await strict.stop()
         #expect(letters.count == 2)
 
-        let list = try MediadBinary.run(["dlq", "list"], environment: env)
+        let list = try await MediadBinary.run(["dlq", "list"], environment: env)
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.text.contains("bucket_not_allowed") && list.text.contains("malformed_json"), "\(list.text)")
         #expect(list.text.contains("pending"), "\(list.text)")
         let beachPosition = try #require(letters.first { KafkaReader.header($0, DeadLetter.Header.errorCode) == "bucket_not_allowed" }).offset
-        let inspect = try MediadBinary.run(["dlq", "inspect", "0:\(beachPosition)"], environment: env)
+        let inspect = try await MediadBinary.run(["dlq", "inspect", "0:\(beachPosition)"], environment: env)
         #expect(inspect.status == 0, "\(inspect.stderr)")
         #expect(inspect.text.contains("\"fileId\" : \"beach\"") && inspect.text.contains("trace: t-1"), "\(inspect.text)")
 
         // The fix: the archive is allowed now. Replay that code only.
         let fixed = try RunningDaemon(stack) { $0.allowedBuckets = ["uploads", "archive"] }
-        let dry = try MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed", "--dry-run"], environment: env)
+        let dry = try await MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed", "--dry-run"], environment: env)
         #expect(dry.status == 0 && dry.text.contains("1 would replay"), "\(dry.text)\(dry.stderr)")
-        let replay = try MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed"], environment: env)
+        let replay = try await MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed"], environment: env)
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.text.contains("1 replayed, 0 refused, 1 passed over"), "\(replay.text)")
 
@@ -64,14 +64,14 @@ struct DeadLetterTests {
         #expect(copy.key == Array("beach".utf8))
 
         // The mark moved: the same replay finds nothing new.
-        let again = try MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed"], environment: env)
+        let again = try await MediadBinary.run(["dlq", "replay", "--code", "bucket_not_allowed"], environment: env)
         #expect(again.status == 0 && again.text.contains("0 replayed"), "\(again.text)\(again.stderr)")
 
         // A message that keeps failing is not replayed for ever.
         var tired = DeadLetter(key: nil, value: Array("still not json".utf8), headers: [(DeadLetter.Header.replayCount, Array("3".utf8))], code: "malformed_json", message: "x", topic: topic, partition: 0, offset: 0, failedAt: "2026-01-01T00:00:00Z")
         tired.headers.append(("extra", nil))
         let report = try await producer.send(topic: stack.configuration.dlqTopic, key: nil, value: tired.value, headers: tired.headers.map { (name: $0.0, value: $0.1) })
-        let refused = try MediadBinary.run(["dlq", "replay", "--offset", "0:\(report.offset)"], environment: env)
+        let refused = try await MediadBinary.run(["dlq", "replay", "--offset", "0:\(report.offset)"], environment: env)
         #expect(refused.status == 1)
         #expect(refused.text.contains("already replayed 3 times"), "\(refused.text)")
         try await fixed.stop()

@@ -78,7 +78,7 @@ struct GCTests {
         let directory = try TestPaths.temporaryDirectory("gc")
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let dry = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
+        let dry = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(Self.reported(dry.text, action: "orphan") == scene.orphans, "\(dry.text)")
         // Each line says why: the original that is gone, the pipeline, or what is left.
@@ -93,7 +93,7 @@ struct GCTests {
         #expect(dry.text.contains("dry run: nothing was changed"), "\(dry.text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "a finished run leaves no checkpoint")
 
-        let run = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let run = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(Self.reported(run.text, action: "deleted") == scene.orphans, "\(run.text)")
         let after = try await stack.snapshot()
@@ -115,7 +115,7 @@ struct GCTests {
         #expect(Self.tableValue(run.text, "objects deleted") == scene.doomed.count, "\(run.text)")
         #expect(Self.tableValue(run.text, "failed") == nil, "\(run.text)")
 
-        let again = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let again = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(Self.tableValue(again.text, "orphans") == 0, "\(again.text)")
         #expect(try await stack.snapshot() == after)
@@ -132,7 +132,7 @@ struct GCTests {
         }
         let directory = try TestPaths.temporaryDirectory("gc-bytes")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try MediadBinary.run(["gc", "s3://uploads/derived/", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let run = try await MediadBinary.run(["gc", "s3://uploads/derived/", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(Self.tableValue(run.text, "objects deleted") == 3, "\(run.text)")
         #expect(Self.tableValue(run.text, "bytes reclaimed") == sizes, "\(run.text)")
@@ -170,7 +170,7 @@ struct GCTests {
         }
         #expect(process.isRunning, "the run must still be going when interrupted; plant more folders")
         process.interrupt()
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 130)
         #expect(FileManager.default.fileExists(atPath: checkpoint.path), "an interrupted run leaves its checkpoint")
         let doneFirst = Self.foldersDone(checkpoint)
@@ -182,7 +182,7 @@ struct GCTests {
         for key in protected { #expect(middle[key] == before[key], "\(key)") }
 
         // Second run: the same command continues and finishes, reporting the whole run.
-        let second = try Command.run(arguments, currentDirectory: directory, environment: stack.environment)
+        let second = try await Command.run(arguments, currentDirectory: directory, environment: stack.environment)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("resuming from"), "\(second.stderr)")
         #expect(Self.tableValue(second.text, "orphans") == count, "\(second.text)")
@@ -197,7 +197,7 @@ struct GCTests {
         for key in protected { #expect(after[key] == before[key], "\(key)") }
 
         // A second full run finds nothing.
-        let third = try Command.run(arguments, currentDirectory: directory, environment: stack.environment)
+        let third = try await Command.run(arguments, currentDirectory: directory, environment: stack.environment)
         #expect(third.status == 0, "\(third.stderr)")
         #expect(!third.stderr.contains("resuming from"), "\(third.stderr)")
         #expect(Self.tableValue(third.text, "orphans") == 0, "\(third.text)")
@@ -215,7 +215,7 @@ struct GCTests {
         let directory = try TestPaths.temporaryDirectory("gc-outside")
         defer { try? FileManager.default.removeItem(at: directory) }
         for target in ["s3://uploads/in/", "s3://uploads/derivedfoo/", "s3://uploads/notes/derived/", "s3://uploads/der"] {
-            let result = try MediadBinary.run(["gc", target, "--delete", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
+            let result = try await MediadBinary.run(["gc", target, "--delete", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
             #expect(result.status == 2, "\(target): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("outside the derivatives layout (derived/)"), "\(target): \(result.stderr)")
             #expect(!result.text.contains("deleted"), "\(target): \(result.text)")
@@ -225,7 +225,7 @@ struct GCTests {
 
         // Inside the layout a narrower prefix is fine, and the layout's root without its slash too.
         for target in ["s3://uploads/derived/or", "s3://uploads/derived"] {
-            let result = try MediadBinary.run(["gc", target, "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
+            let result = try await MediadBinary.run(["gc", target, "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
             #expect(result.status == 0, "\(target): \(result.stderr)")
             #expect(Self.reported(result.text, action: "orphan") == ["derived/orphan/": "no_manifest"], "\(target): \(result.text)")
         }
@@ -237,7 +237,7 @@ struct GCTests {
         defer { Task { await stack.stop() } }
         let directory = try TestPaths.temporaryDirectory("gc-missing")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try MediadBinary.run(["gc", "s3://no-such-bucket", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
+        let result = try await MediadBinary.run(["gc", "s3://no-such-bucket", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
         #expect(result.status == 2, "\(result.status) \(result.stderr)")
         #expect(result.stderr.contains("no-such-bucket"), "\(result.stderr)")
         #expect(!result.stderr.contains("run the same command again"), "\(result.stderr)")
@@ -251,11 +251,11 @@ struct GCTests {
         let scene = try await Self.plant(stack)
         // moto applies a bucket policy to DeleteObjects key by key, as S3 does.
         let locked = try #require(scene.orphans.first { $0.value == "original_missing" }?.key)
-        try Self.setPolicy(stack, deny: "s3:DeleteObject", resource: locked + "*")
+        try await Self.setPolicy(stack, deny: "s3:DeleteObject", resource: locked + "*")
         let directory = try TestPaths.temporaryDirectory("gc-locked")
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let result = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let result = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(result.status == 1, "\(result.status) \(result.stderr)")
         #expect(Self.reported(result.text, action: "FAILED") == [locked: "original_missing"], "\(result.text)")
         var others = scene.orphans
@@ -276,11 +276,11 @@ struct GCTests {
         defer { Task { await stack.stop() } }
         let scene = try await Self.plant(stack)
         let hidden = try #require(scene.orphans.first { $0.value == "pipeline_removed" }?.key)
-        try Self.setPolicy(stack, deny: "s3:GetObject", resource: hidden + "manifest.json")
+        try await Self.setPolicy(stack, deny: "s3:GetObject", resource: hidden + "manifest.json")
         let directory = try TestPaths.temporaryDirectory("gc-hidden")
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let result = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let result = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(result.status == 1, "\(result.status) \(result.stderr)")
         #expect(result.stderr.contains(hidden), "the failure names the folder: \(result.stderr)")
         #expect(Self.tableValue(result.text, "failed") == 1, "\(result.text)")
@@ -300,7 +300,7 @@ struct GCTests {
         let scene = try await Self.plant(stack)
         let directory = try TestPaths.temporaryDirectory("gc-recent")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try MediadBinary.run(["gc", "s3://uploads", "--min-age", "3600", "--delete"], environment: stack.environment, currentDirectory: directory)
+        let result = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "3600", "--delete"], environment: stack.environment, currentDirectory: directory)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.reported(result.text, action: "deleted").isEmpty, "\(result.text)")
         #expect(Self.tableValue(result.text, "orphans") == 0, "\(result.text)")
@@ -308,7 +308,7 @@ struct GCTests {
         #expect(Self.tableValue(result.text, "objects deleted") == 0, "\(result.text)")
         #expect(try await stack.snapshot() == scene.before)
         // The default is an hour too.
-        let fallback = try MediadBinary.run(["gc", "s3://uploads"], environment: stack.environment, currentDirectory: directory)
+        let fallback = try await MediadBinary.run(["gc", "s3://uploads"], environment: stack.environment, currentDirectory: directory)
         #expect(fallback.status == 0, "\(fallback.stderr)")
         #expect(Self.tableValue(fallback.text, "recent") == scene.folders, "\(fallback.text)")
     }
@@ -339,13 +339,13 @@ struct GCTests {
 
     /// A bucket policy that denies `action` on `resource` (a key or pattern in the uploads
     /// bucket), set with boto3: moto applies it, as S3 does.
-    static func setPolicy(_ stack: BackfillStack, deny action: String, resource: String) throws {
+    static func setPolicy(_ stack: BackfillStack, deny action: String, resource: String) async throws {
         let policy = """
             {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "\(action)", \
             "Resource": "arn:aws:s3:::\(BackfillStack.bucket)/\(resource)"}]}
             """
         let script = "import boto3, sys; boto3.client('s3').put_bucket_policy(Bucket=sys.argv[1], Policy=sys.argv[2])"
-        let result = try Command.run(["python3", "-c", script, BackfillStack.bucket, policy], environment: stack.moto.environment)
+        let result = try await Command.run(["python3", "-c", script, BackfillStack.bucket, policy], environment: stack.moto.environment)
         guard result.status == 0 else { throw CommandError(description: "put_bucket_policy failed: \(result.stderr)") }
     }
 

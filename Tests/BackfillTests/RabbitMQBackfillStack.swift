@@ -48,8 +48,8 @@ final class RabbitMQBackfillStack: Sendable {
     }
 
     /// Runs `mediad` with the stack's settings after `arguments`.
-    func mediad(_ arguments: [String], currentDirectory: URL = TestPaths.root) throws -> CommandResult {
-        try MediadBinary.run(arguments + self.arguments, currentDirectory: currentDirectory)
+    func mediad(_ arguments: [String], currentDirectory: URL = TestPaths.root) async throws -> CommandResult {
+        try await MediadBinary.run(arguments + self.arguments, currentDirectory: currentDirectory)
     }
 
     /// `mediad serve` as a child process, started and consuming.
@@ -150,8 +150,8 @@ final class RabbitMQBackfillStack: Sendable {
         """#
 
     /// The messages of a pika run, decoded.
-    private func pika(_ arguments: [String]) throws -> [[String: Any]] {
-        let result = try Command.run([PythonPackages.python, "-c", Self.pikaScript] + arguments)
+    private func pika(_ arguments: [String]) async throws -> [[String: Any]] {
+        let result = try await Command.run([PythonPackages.python, "-c", Self.pikaScript] + arguments)
         guard result.status == 0 else {
             throw CommandError(description: "pika \(arguments.first ?? "") exited \(result.status): \(result.stderr)")
         }
@@ -165,14 +165,12 @@ final class RabbitMQBackfillStack: Sendable {
     func take(_ count: Int, from queue: String, timeout: Duration = .seconds(60)) async throws -> [[String: Any]] {
         let seconds = Double(timeout.components.seconds)
         let arguments = ["take", vhost.uri, queue, "\(count)", "\(seconds)"]
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.pika(arguments) }) }
-        }
+        return try await pika(arguments)
     }
 
     /// Every ready message of `queue`, left in it.
-    func peek(_ queue: String) throws -> [[String: Any]] {
-        try pika(["peek", vhost.uri, queue])
+    func peek(_ queue: String) async throws -> [[String: Any]] {
+        try await pika(["peek", vhost.uri, queue])
     }
 
     /// The `data` of a CloudEvent body pika read.

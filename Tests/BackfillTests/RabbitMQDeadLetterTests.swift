@@ -55,7 +55,7 @@ struct RabbitMQDeadLetterTests {
         try await publisher.publish(poison, exchange: names.exchange, routingKey: "file.uploaded")
         try await Self.exhaustDeliveries(stack: stack, on: connection, deadLetters: 2)
 
-        let first = try stack.mediad(["dlq", "list"])
+        let first = try await stack.mediad(["dlq", "list"])
         #expect(first.status == 0, "\(first.stderr)")
         let lines = first.text.split(separator: "\n").map(String.init)
         #expect(lines.count == 4, "\(first.text)")
@@ -68,17 +68,17 @@ struct RabbitMQDeadLetterTests {
         #expect(first.text.contains("2 dead letter(s): bucket_not_allowed 1, delivery_limit 1"), "\(first.text)")
 
         // Nothing lost, nothing moved: the same listing again, the same depth.
-        let second = try stack.mediad(["dlq", "list"])
+        let second = try await stack.mediad(["dlq", "list"])
         #expect(second.text == first.text)
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 2, timeout: .seconds(5)) == 2)
         #expect(try await stack.depth(names.queue) == 0)
 
-        let json = try stack.mediad(["dlq", "list", "--json", "--code", "bucket_not_allowed"])
+        let json = try await stack.mediad(["dlq", "list", "--json", "--code", "bucket_not_allowed"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any], "\(json.text)")
         let id = try #require(object["id"] as? String)
         #expect(id.count == 12 && object["originalTopic"] as? String == names.queue, "\(object)")
 
-        let mediadLetter = try stack.mediad(["dlq", "inspect", id])
+        let mediadLetter = try await stack.mediad(["dlq", "inspect", id])
         #expect(mediadLetter.status == 0, "\(mediadLetter.stderr)")
         let expectedLines = [
             "code:      bucket_not_allowed", "trace: t-1", #""fileId" : "beach""#, "key:       beach", "from:      queue \(names.queue) delivery 7",
@@ -86,24 +86,24 @@ struct RabbitMQDeadLetterTests {
         for expected in expectedLines {
             #expect(mediadLetter.text.contains(expected), "\(expected) in \(mediadLetter.text)")
         }
-        let brokerLetter = try stack.mediad(["dlq", "inspect", "poison-1"])
+        let brokerLetter = try await stack.mediad(["dlq", "inspect", "poison-1"])
         #expect(brokerLetter.status == 0, "\(brokerLetter.stderr)")
         let brokerLines = ["code:      delivery_limit", "from:      queue \(names.queue)", "x-first-death-reason: delivery_limit", #""poison" : true"#]
         for expected in brokerLines {
             #expect(brokerLetter.text.contains(expected), "\(expected) in \(brokerLetter.text)")
         }
-        let missing = try stack.mediad(["dlq", "inspect", "no-such-id"])
+        let missing = try await stack.mediad(["dlq", "inspect", "no-such-id"])
         #expect(missing.status == 1)
         // A quorum queue takes requeued messages back through its log: ready again shortly after.
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 2, timeout: .seconds(5)) == 2)
 
         // Replay by id: the broker's dead letter goes back to its queue as first published,
         // without the broker's bookkeeping; mediad's stays.
-        let replay = try stack.mediad(["dlq", "replay", "--id", "poison-1"])
+        let replay = try await stack.mediad(["dlq", "replay", "--id", "poison-1"])
         #expect(replay.status == 0, "\(replay.text)\(replay.stderr)")
         #expect(replay.text.contains("replayed poison-1 (delivery_limit) -> \(names.queue) [replay 1]"), "\(replay.text)")
         #expect(try await stack.waitForDepth(names.queue, 1) == 1)
-        let copy = try #require(try stack.peek(names.queue).first)
+        let copy = try #require(await stack.peek(names.queue).first)
         let headers = try #require(copy["headers"] as? [String: Any])
         #expect(copy["message_id"] as? String == "poison-1")
         #expect(copy["body"] as? String == #"{"poison": true}"#)
@@ -113,11 +113,11 @@ struct RabbitMQDeadLetterTests {
         // The quorum queue counts deliveries afresh (0 on this first one); x-death and the rest are gone.
         #expect(headers.keys.filter { $0.hasPrefix("x-") && $0 != "x-delivery-count" }.isEmpty, "\(headers)")
         #expect(headers["x-delivery-count"] as? Int ?? 0 == 0, "\(headers)")
-        let rest = try stack.mediad(["dlq", "list", "--json"])
+        let rest = try await stack.mediad(["dlq", "list", "--json"])
         #expect(rest.text.split(separator: "\n").count == 1 && rest.text.contains(id), "\(rest.text)")
-        let unknown = try stack.mediad(["dlq", "replay", "--id", "no-such-id"])
+        let unknown = try await stack.mediad(["dlq", "replay", "--id", "no-such-id"])
         #expect(unknown.status == 1 && unknown.text.contains("not found no-such-id"), "\(unknown.text)")
-        let offsets = try stack.mediad(["dlq", "replay", "--offset", "0:1"])
+        let offsets = try await stack.mediad(["dlq", "replay", "--offset", "0:1"])
         #expect(offsets.status != 0 && offsets.stderr.contains("--id"), "\(offsets.stderr)")
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 1, timeout: .seconds(5)) == 1)
         await connection.close()
@@ -143,21 +143,21 @@ struct RabbitMQDeadLetterTests {
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 2) == 2, "\(strict.log)")
         strict.stop()
 
-        let list = try stack.mediad(["dlq", "list"])
+        let list = try await stack.mediad(["dlq", "list"])
         #expect(list.text.contains("bucket_not_allowed") && list.text.contains("malformed_json"), "\(list.text)\(list.stderr)")
-        let dry = try stack.mediad(["dlq", "replay", "--code", "bucket_not_allowed", "--dry-run"])
+        let dry = try await stack.mediad(["dlq", "replay", "--code", "bucket_not_allowed", "--dry-run"])
         #expect(dry.status == 0 && dry.text.contains("1 would replay"), "\(dry.text)\(dry.stderr)")
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 2, timeout: .seconds(5)) == 2)
         #expect(try await stack.depth(names.queue) == 0)
 
         // The fix: the archive is allowed now. Replay that code only, while no daemon runs, so
         // the copy can be looked at in the input queue first.
-        let replay = try stack.mediad(["dlq", "replay", "--code", "bucket_not_allowed"])
+        let replay = try await stack.mediad(["dlq", "replay", "--code", "bucket_not_allowed"])
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.text.contains("1 replayed, 0 refused, 1 passed over"), "\(replay.text)")
         #expect(try await stack.waitForDepth(names.queue, 1) == 1)
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 1, timeout: .seconds(5)) == 1)
-        let copy = try #require(try stack.peek(names.queue).first)
+        let copy = try #require(await stack.peek(names.queue).first)
         let headers = try #require(copy["headers"] as? [String: Any])
         #expect(headers[DeadLetter.Header.replayCount] as? String == "1")
         #expect((headers[DeadLetter.Header.replayedFrom] as? String)?.count == 12, "\(headers)")
@@ -175,22 +175,22 @@ struct RabbitMQDeadLetterTests {
         #expect(result["routing_key"] as? String == "media.processed")
 
         // Still not JSON: replayed, dead-lettered again with the count, then refused.
-        let again = try stack.mediad(["dlq", "replay", "--code", "malformed_json"])
+        let again = try await stack.mediad(["dlq", "replay", "--code", "malformed_json"])
         #expect(again.status == 0 && again.text.contains("1 replayed"), "\(again.text)\(again.stderr)")
         let deadline = ContinuousClock.now + .seconds(30)
-        var relisted = try stack.mediad(["dlq", "list", "--json"])
+        var relisted = try await stack.mediad(["dlq", "list", "--json"])
         while !relisted.text.contains("\"replayCount\":1"), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            relisted = try stack.mediad(["dlq", "list", "--json"])
+            relisted = try await stack.mediad(["dlq", "list", "--json"])
         }
         #expect(relisted.text.contains("\"code\":\"malformed_json\"") && relisted.text.contains("\"replayCount\":1"), "\(relisted.text)\(fixed.log)")
-        let refused = try stack.mediad(["dlq", "replay", "--all", "--max-replays", "1"])
+        let refused = try await stack.mediad(["dlq", "replay", "--all", "--max-replays", "1"])
         #expect(refused.status == 1)
         #expect(refused.text.contains("already replayed 1 times") && refused.text.contains("0 replayed, 1 refused"), "\(refused.text)")
 
         // The DLQ ends with only the refused one.
         #expect(try await stack.waitForDepth(names.deadLetterQueue, 1, timeout: .seconds(5)) == 1)
-        let final = try stack.mediad(["dlq", "list"])
+        let final = try await stack.mediad(["dlq", "list"])
         #expect(final.text.contains("1 dead letter(s): malformed_json 1"), "\(final.text)")
         #expect(try await stack.depth(names.queue) == 0)
         await connection.close()

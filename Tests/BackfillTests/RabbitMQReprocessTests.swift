@@ -19,11 +19,11 @@ struct RabbitMQReprocessTests {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         // `mediad reprocess --publish` of the old files: it declares the topology itself.
-        let published = try stack.mediad(["reprocess", "s3://uploads/old/", "--publish"], currentDirectory: directory)
+        let published = try await stack.mediad(["reprocess", "s3://uploads/old/", "--publish"], currentDirectory: directory)
         #expect(published.status == 0, "\(published.text)\(published.stderr)")
         #expect(published.text.contains("published"), "\(published.text)")
         #expect(try await stack.waitForDepth(names.reprocessQueue, 16) == 16)
-        let requests = try stack.peek(names.reprocessQueue)
+        let requests = try await stack.peek(names.reprocessQueue)
         #expect(Set(requests.compactMap { RabbitMQBackfillStack.eventData($0)?["key"] as? String }) == Set(backfillKeys))
         #expect(requests.allSatisfy { $0["routing_key"] as? String == names.reprocessQueue && ($0["exchange"] as? String)?.isEmpty == true })
 
@@ -64,12 +64,12 @@ struct RabbitMQReprocessTests {
         let directory = try TestPaths.temporaryDirectory("reprocess-emit")
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let refused = try stack.mediad(["reprocess", "s3://uploads/emit/", "--publish", "--set", "amqpReprocessQueue="], currentDirectory: directory)
+        let refused = try await stack.mediad(["reprocess", "s3://uploads/emit/", "--publish", "--set", "amqpReprocessQueue="], currentDirectory: directory)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("amqpReprocessQueue"), "\(refused.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "no checkpoint: nothing was started")
 
-        let emitted = try stack.mediad(["reprocess", "s3://uploads/emit/", "--emit"], currentDirectory: directory)
+        let emitted = try await stack.mediad(["reprocess", "s3://uploads/emit/", "--emit"], currentDirectory: directory)
         #expect(emitted.status == 0, "\(emitted.text)\(emitted.stderr)")
         let results = try await stack.take(2, from: names.outputQueue, timeout: .seconds(60))
         #expect(Set(results.compactMap { RabbitMQBackfillStack.eventData($0)?["fileId"] as? String })

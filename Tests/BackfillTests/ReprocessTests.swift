@@ -82,7 +82,7 @@ struct ReprocessTests {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         for extra in [[], ["--publish"], ["--all", "--emit"]] {
-            let result = try MediadBinary.run(["reprocess", "s3://uploads/photos/", "--dry-run"] + extra, environment: stack.environment, currentDirectory: directory)
+            let result = try await MediadBinary.run(["reprocess", "s3://uploads/photos/", "--dry-run"] + extra, environment: stack.environment, currentDirectory: directory)
             #expect(result.status == 0, "\(result.stderr)")
             for key in keys { #expect(result.text.contains("uploads/\(key)"), "\(result.text)") }
             #expect(result.text.contains("dry run: 3 to"), "\(result.text)")
@@ -101,7 +101,7 @@ struct ReprocessTests {
         try await stack.upload(1, of: "exif-rich.jpg", prefix: "broken/ok-")
         let directory = try TestPaths.temporaryDirectory("failure")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try MediadBinary.run(["reprocess", "s3://uploads/broken/"], environment: stack.environment, currentDirectory: directory)
+        let result = try await MediadBinary.run(["reprocess", "s3://uploads/broken/"], environment: stack.environment, currentDirectory: directory)
         #expect(result.status == 1, "\(result.stderr)")
         #expect(tableValue(result.text, "succeeded") == 1, "\(result.text)")
         #expect(tableValue(result.text, "truncated_file") == 1, "\(result.text)")
@@ -128,13 +128,13 @@ struct ReprocessTests {
         }
         #expect(process.isRunning, "the run must still be going when interrupted; make the batch bigger")
         process.interrupt()
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 130)
         let finishedFirst = finishedLines(checkpoint)
         #expect(finishedFirst >= 3 && finishedFirst < count, "finished before the interrupt: \(finishedFirst)")
 
         // Second run: the same command continues and finishes.
-        let second = try Command.run(arguments, currentDirectory: directory, environment: stack.environment)
+        let second = try await Command.run(arguments, currentDirectory: directory, environment: stack.environment)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("resuming from"), "\(second.stderr)")
         // --all redoes everything, except what the interrupted run finished.

@@ -18,7 +18,7 @@ struct DaemonEndToEndTests {
             _ = try await daemon.put(TestPaths.image("gps-south-west.jpg"), key: "in/minio upload.jpg")
 
             // 1. structured CloudEvent, with the size and sha256 the file service knows.
-            let sha = try Command.check(["sha256sum", TestPaths.image("exif-rich.jpg").path]).text.prefix(64)
+            let sha = try await Command.check(["sha256sum", TestPaths.image("exif-rich.jpg").path]).text.prefix(64)
             try await daemon.send(DaemonHarness.cloudEvent(fileId: "f-structured", key: "in/photo one.jpg", extra: ["size": photo.size, "sha256": String(sha), "ownerId": "u1", "albumId": "a1"]), key: "f-structured")
             // 2. binary-mode CloudEvent.
             try await daemon.send(
@@ -44,7 +44,7 @@ struct DaemonEndToEndTests {
                 #expect(message.key == Array(fileId.utf8), "keyed by fileId")
                 byFile[fileId] = data
             }
-            let validation = try Command.run(["python3", TestPaths.root.appendingPathComponent("scripts/validate-json.py").path, TestPaths.schemas.appendingPathComponent("media.processed.schema.json").path]
+            let validation = try await Command.run(["python3", TestPaths.root.appendingPathComponent("scripts/validate-json.py").path, TestPaths.schemas.appendingPathComponent("media.processed.schema.json").path]
                 + (0..<processed.count).map { directory.appendingPathComponent("e\($0).json").path })
             #expect(validation.status == 0, "\(validation.text)")
 

@@ -38,7 +38,7 @@ final class FullStack: Sendable {
                     .init(name: "file.uploaded", partitions: uploadPartitions), .init(name: "media.processed", partitions: 2),
                     .init(name: "file.uploaded.dlq", partitions: 1), .init(name: "file.reprocess", partitions: 2),
                 ], bootstrapServers: [noida.bootstrapServers])
-            try stack.boto3(["create-bucket", bucket])
+            try await stack.boto3(["create-bucket", bucket])
         } catch {
             stack.stop()
             throw error
@@ -63,20 +63,20 @@ final class FullStack: Sendable {
     }
 
     /// Uploads originals with boto3 (`put_object`, SigV4).
-    func upload(_ originals: [Original]) throws {
+    func upload(_ originals: [Original]) async throws {
         let spec = originals.map { ["key": $0.key, "file": $0.fixture.path, "trailer": $0.trailer, "contentType": $0.contentType] }
-        try boto3(["upload", Self.bucket], input: try JSONSerialization.data(withJSONObject: spec))
+        try await boto3(["upload", Self.bucket], input: try JSONSerialization.data(withJSONObject: spec))
     }
 
     /// Downloads every object under `prefix` into `target` (same relative keys); returns the keys.
-    func download(prefix: String, to target: URL) throws -> Set<String> {
-        let listed = try boto3(["download", Self.bucket, prefix, target.path]).text
+    func download(prefix: String, to target: URL) async throws -> Set<String> {
+        let listed = try await boto3(["download", Self.bucket, prefix, target.path]).text
         return Set(listed.split(separator: "\n").map(String.init))
     }
 
     @discardableResult
-    private func boto3(_ arguments: [String], input: Data? = nil) throws -> CommandResult {
-        let result = try Command.run([PythonPackages.python, script.path] + arguments, input: input, environment: seaweed.environment)
+    private func boto3(_ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+        let result = try await Command.run([PythonPackages.python, script.path] + arguments, input: input, environment: seaweed.environment)
         guard result.status == 0 else {
             throw CommandError(description: "boto3 \(arguments.prefix(2).joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
@@ -116,18 +116,18 @@ final class FullStack: Sendable {
     }
 
     /// Produces `key<TAB>value` lines to one partition with `kcat -P`.
-    func produce(_ records: [(key: String, value: [UInt8])], partition: Int32, topic: String = "file.uploaded") throws {
+    func produce(_ records: [(key: String, value: [UInt8])], partition: Int32, topic: String = "file.uploaded") async throws {
         var lines = Data()
         for record in records {
             lines += Data("\(record.key)\t".utf8) + Data(record.value) + Data("\n".utf8)
         }
-        let result = try Command.run(["kcat", "-P", "-b", noida.bootstrapServers, "-t", topic, "-p", "\(partition)", "-K", "\t", "-q"], input: lines)
+        let result = try await Command.run(["kcat", "-P", "-b", noida.bootstrapServers, "-t", topic, "-p", "\(partition)", "-K", "\t", "-q"], input: lines)
         guard result.status == 0 else { throw CommandError(description: "kcat -P exited \(result.status): \(result.stderr)") }
     }
 
     /// Everything in `topic` now: `kcat -C -o beginning -e` (exits at the end of every partition).
-    func read(_ topic: String) throws -> [Record] {
-        let result = try Command.run(["timeout", "30", "kcat", "-C", "-b", noida.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\t%o\t%k\t%s\n"])
+    func read(_ topic: String) async throws -> [Record] {
+        let result = try await Command.run(["timeout", "30", "kcat", "-C", "-b", noida.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\t%o\t%k\t%s\n"])
         guard result.status == 0 else { throw CommandError(description: "kcat -C \(topic) exited \(result.status): \(result.stderr)") }
         return result.text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
@@ -183,11 +183,7 @@ final class ServeReplica: Sendable {
         }
         try server.launch()
         let server = server
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try server.waitUntilReady(timeout: timeout) { self.isReady } })
-            }
-        }
+        try await onOwnThread { try server.waitUntilReady(timeout: timeout) { self.isReady } }
     }
 
     /// The JSON log lines with this message.

@@ -64,7 +64,7 @@ struct FullStackTests {
         }
         originals.append(.init(
             key: "videos/\(Self.video)", fixture: TestPaths.fixtures.appendingPathComponent("video/\(Self.video)"), trailer: "", contentType: "video/quicktime"))
-        try stack.upload(originals)
+        try await stack.upload(originals)
         async let startedFirst: Void = first.start()
         async let startedSecond: Void = second.start()
         _ = try await (startedFirst, startedSecond)
@@ -73,35 +73,35 @@ struct FullStackTests {
         // 1. The object store crashes while jobs read and write it; retries carry them over.
         let wave1 = Array(0..<12) + [Self.videoIndex]
         let announced1 = ContinuousClock.now
-        try announce(wave1, stack)
+        try await announce(wave1, stack)
         try await answers.wait(forSome: 3, of: wave1, after: announced1)
-        stack.seaweed.kill()
+        await stack.seaweed.kill()
         try await stack.seaweed.restart()
         try await answers.wait(forAll: wave1)
 
         // 2. A replica crashes mid-stream; the survivor works on (its own partitions, on noida-db).
         let wave2 = Array(12..<24)
         let announced2 = ContinuousClock.now
-        try announce(wave2, stack)
+        try await announce(wave2, stack)
         try await answers.wait(forSome: 3, of: wave2, after: announced2)
         first.kill()
 
         // 3. The broker crashes: SIGKILL, then a restart on the same port and data directory.
         let wave3 = Array(24..<36)
         let announced3 = ContinuousClock.now
-        try announce(wave3, stack)
+        try await announce(wave3, stack)
         try await answers.wait(forSome: 2, of: wave3, after: announced3)
-        stack.noida.kill()
+        await stack.noida.kill()
         try await stack.noida.restart()
 
         // With one replica dead, whatever is answered now (waves 2 to 4, on every partition) the survivor answered.
         let wave4 = Array(36..<40)
         #expect(Set(wave4.map(Self.partition)).count == FullStack.uploadPartitions)
-        try announce(wave4, stack)
+        try await announce(wave4, stack)
         try await answers.wait(forAll: wave2 + wave3 + wave4, timeout: .seconds(180))
 
         // Every event the file service was told is stored is in the topic, once.
-        let inputs = try stack.read("file.uploaded")
+        let inputs = try await stack.read("file.uploaded")
         #expect(inputs.map(\.key).sorted() == (0...Self.photoCount).map(Self.fileId).sorted())
         let ends = inputs.reduce(into: [Int32: Int64]()) { $0[$1.partition] = max($0[$1.partition] ?? 0, $1.offset + 1) }
         #expect(ends.count == FullStack.uploadPartitions)
@@ -116,11 +116,11 @@ struct FullStackTests {
         #expect(survivorPartitions == Set((0..<FullStack.uploadPartitions).map(String.init)), "the survivor worked on every partition")
 
         // Every original has its outputs and manifest, checked with independent tools.
-        let outcomes = try answers.outcomes()
+        let outcomes = try await answers.outcomes()
         let failed = outcomes.values.joined().filter { $0.status != "succeeded" }
         #expect(failed.isEmpty, "\(failed.map { "\($0.fileId) \($0.status) \($0.errors.map { $0.code })" })")
         let downloads = stack.directory.appendingPathComponent("downloads")
-        let stored = try stack.download(prefix: "derived/", to: downloads)
+        let stored = try await stack.download(prefix: "derived/", to: downloads)
         let layout = DerivativeLayout(template: DerivativeLayout.defaultTemplate)
         var checkedForMetadata: [URL] = []
         for index in 0...Self.photoCount {
@@ -166,13 +166,13 @@ struct FullStackTests {
 
     /// Announces originals by index: structured CloudEvents keyed by fileId, with `kcat -P`, to
     /// the partition `partition(index)` names.
-    private func announce(_ indices: [Int], _ stack: FullStack) throws {
+    private func announce(_ indices: [Int], _ stack: FullStack) async throws {
         for (partition, group) in Dictionary(grouping: indices, by: Self.partition) {
             let records = try group.map { index in
                 let key = index == Self.videoIndex ? "videos/\(Self.video)" : "photos/\(index)-\(Self.photos[index % Self.photos.count].name)"
                 return (key: Self.fileId(index), value: try DaemonHarness.cloudEvent(fileId: Self.fileId(index), key: key))
             }
-            try stack.produce(records, partition: partition)
+            try await stack.produce(records, partition: partition)
         }
     }
 }
@@ -193,9 +193,9 @@ private struct Answers {
     }
 
     /// Every outcome so far, by fileId.
-    func outcomes() throws -> [String: [Outcome]] {
+    func outcomes() async throws -> [String: [Outcome]] {
         var result: [String: [Outcome]] = [:]
-        for record in try stack.read("media.processed") {
+        for record in try await stack.read("media.processed") {
             guard let event = try? JSONSerialization.jsonObject(with: Data(record.value.utf8)) as? [String: Any],
                   let data = event["data"] as? [String: Any], let fileId = data["fileId"] as? String
             else { continue }
@@ -216,7 +216,7 @@ private struct Answers {
         let fileIds = Set(indices.map(FullStackTests.fileId))
         var answered = 0
         try await waitUntil("\(count) of \(indices.count) answered", timeout: .seconds(120), every: .milliseconds(300), state: { "(\(answered))" }) {
-            answered = (try? outcomes().keys.filter(fileIds.contains).count) ?? answered
+            answered = (try? await outcomes().keys.filter(fileIds.contains).count) ?? answered
             return answered >= count && announced.duration(to: .now) > .milliseconds(1500)
         }
     }
@@ -226,7 +226,7 @@ private struct Answers {
         let fileIds = Set(indices.map(FullStackTests.fileId))
         var missing = fileIds
         try await waitUntil("every event answered", timeout: timeout, every: .milliseconds(500), state: { "(missing \(missing.sorted()))" }) {
-            missing = fileIds.subtracting((try? outcomes().keys).map(Set.init) ?? missing)
+            missing = fileIds.subtracting((try? await outcomes().keys).map(Set.init) ?? missing)
             return missing.isEmpty
         }
     }

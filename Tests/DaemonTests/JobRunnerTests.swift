@@ -25,7 +25,7 @@ enum StoreUnderTest: String, CaseIterable, Sendable {
                 credentials: S3Credentials(accessKeyID: moto.info.accessKeyId, secretAccessKey: moto.info.secretAccessKey),
                 addressingStyle: .path)
             let store = S3ObjectStore(configuration: configuration)
-            return (store, { try? await store.shutdown(); moto.stop() })
+            return (store, { try? await store.shutdown(); await moto.stop() })
         }
     }
 }

@@ -24,7 +24,7 @@ struct LifecycleTests {
             }
             return (moto, daemon)
         } catch {
-            moto.stop()
+            await moto.stop()
             throw error
         }
     }
@@ -92,7 +92,7 @@ struct LifecycleTests {
                 #expect(message.key == Array(fileId.utf8), "keyed by fileId like media.processed")
                 reports[fileId, default: []].append(data)
             }
-            let validation = try Command.run(
+            let validation = try await Command.run(
                 ["python3", TestPaths.root.appendingPathComponent("scripts/validate-json.py").path, TestPaths.schemas.appendingPathComponent("media.deleted.schema.json").path]
                     + deletions.indices.map { directory.appendingPathComponent("d\($0).json").path })
             #expect(validation.status == 0, "\(validation.text)")
@@ -277,7 +277,7 @@ struct LifecycleTests {
             let changedFile = try TestPaths.temporaryDirectory("changed").appendingPathComponent("changed.jpg")
             try Data(changed).write(to: changedFile)
             _ = try await daemon.put(changedFile, key: "in/d.jpg")
-            let sha = String(try Command.check(["sha256sum", photo.path]).text.prefix(64))
+            let sha = String(try await Command.check(["sha256sum", photo.path]).text.prefix(64))
 
             var seen = 0
             func next(_ fileId: String, key: String, extra: [String: Any] = [:]) async throws -> [String: Any] {

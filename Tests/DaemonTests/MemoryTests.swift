@@ -63,7 +63,7 @@ struct MemoryTests {
         #expect(highest - baseline < 40, "resident memory grew from \(Int(baseline)) MB to \(Int(highest)) MB while the backlog drained")
         #expect(highest < 300, "peak resident memory \(Int(highest)) MB")
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 0)
         print("memory: baseline \(Int(baseline)) MB after 100 results, peak \(Int(highest)) MB over the next \(count - 100)")
     }

@@ -77,7 +77,7 @@ extension DaemonHarness {
     /// Stops the daemon (gracefully) and then its broker.
     func stopAll() async {
         try? await stop()
-        noida.stop()
+        await noida.stop()
     }
 }
 

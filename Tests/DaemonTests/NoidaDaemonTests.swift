@@ -92,7 +92,7 @@ struct NoidaDaemonTests {
             try await daemon.waitForCommits(ends, partitions: Self.partitions)
             try await daemon.stop()
             #expect(try await daemon.committed(topic: daemon.configuration.topic, partitions: Self.partitions) == ends, "and still after a graceful stop")
-            daemon.noida.stop()
+            await daemon.noida.stop()
         } catch {
             await daemon.stopAll()
             throw error
@@ -243,12 +243,12 @@ struct NoidaDaemonTests {
             if firstRunning { try? await first.stop(keepStore: true) }
             await watcher.stop()
             try? FileManager.default.removeItem(at: first.root)
-            noida.stop()
+            await noida.stop()
             throw error
         }
         await watcher.stop()
         try? FileManager.default.removeItem(at: first.root)
-        noida.stop()
+        await noida.stop()
     }
 
     @Test("noida-db SIGKILLed mid-stream and restarted on its port and data: the outcomes it lost break the idempotent producer, which is replaced; every event answered, commits at the end")
@@ -270,7 +270,7 @@ struct NoidaDaemonTests {
                 watcher.fileIds.count >= 10 && produced.duration(to: .now) > .milliseconds(1500)
             }
             try #require(watcher.fileIds.count < count, "still mid-stream when the broker is killed; send more events")
-            daemon.noida.kill()
+            await daemon.noida.kill()
             try await daemon.noida.restart()
 
             let expected = Set((0..<count).map { "crash-\($0)" })

@@ -35,7 +35,7 @@ struct StorageOutageTests {
             } catch {
                 try? await daemon.stop()
                 relay.stop()
-                moto.stop()
+                await moto.stop()
                 throw error
             }
         }
@@ -44,7 +44,7 @@ struct StorageOutageTests {
             await watcher.stop()
             try? await daemon.stop()
             relay.stop()
-            moto.stop()
+            await moto.stop()
         }
     }
 

@@ -16,7 +16,7 @@ struct WebhookJuiceFSTests {
         // The gateway first: its queue directory keeps what it could not post until the daemon answers.
         let gateway = try await JuiceFSHarness.start(webhook: .init(endpoint: "http://127.0.0.1:\(port)/webhooks/s3", token: token))
         defer { gateway.stop() }
-        try gateway.enableNotifications()
+        try await gateway.enableNotifications()
         let daemon = try await DaemonHarness { configuration in
             configuration.httpPort = Int(port)
             configuration.webhookPath = "/webhooks/s3"
@@ -37,7 +37,7 @@ struct WebhookJuiceFSTests {
     /// The photo through the gateway, then its removal, seen from the result topics.
     static func uploadAndDelete(through gateway: JuiceFSHarness, daemon: DaemonHarness, watcher: OutcomeWatcher) async throws {
         let key = "in/photo one.jpg"
-        try gateway.boto3("""
+        try await gateway.boto3("""
             s3.upload_file(sys.argv[1], bucket, sys.argv[2], ExtraArgs={"ContentType": "image/jpeg"})
             """, [TestPaths.image("exif-rich.jpg").path, key])
 
@@ -48,19 +48,19 @@ struct WebhookJuiceFSTests {
         #expect(processed.fileId == WebhookTests.fileId(key: key))
         #expect(processed.status == "succeeded", "\(processed.errors)")
         #expect(!processed.derivativeKeys.isEmpty)
-        let stored = Set(try gateway.keys(prefix: "derived/"))
+        let stored = await Set(try gateway.keys(prefix: "derived/"))
         for derivative in processed.derivativeKeys {
             #expect(stored.contains(derivative), "\(derivative) is in the gateway")
         }
 
-        try gateway.boto3("s3.delete_object(Bucket=bucket, Key=sys.argv[1])", [key])
+        try await gateway.boto3("s3.delete_object(Bucket=bucket, Key=sys.argv[1])", [key])
         try await waitUntil("media.deleted for the removal", timeout: .seconds(60), state: { "\(watcher.messages.count) records" }) {
             watcher.messages.contains { eventType($0) == "media.deleted" }
         }
         let deleted = try #require(watcher.messages.first { eventType($0) == "media.deleted" })
         #expect(KafkaReader.eventData(deleted)?["fileId"] as? String == processed.fileId)
         try await waitUntil("the derivatives removed from the gateway", timeout: .seconds(30)) {
-            Set(try gateway.keys(prefix: "derived/\(processed.fileId)/")).isDisjoint(with: processed.derivativeKeys)
+            await Set(try gateway.keys(prefix: "derived/\(processed.fileId)/")).isDisjoint(with: processed.derivativeKeys)
         }
 
         // The gateway announced the daemon's own writes and removals under derived/ as

@@ -15,7 +15,7 @@ extension RabbitMQDaemonSuite {
             do {
                 _ = try await daemon.put(TestPaths.image("exif-rich.jpg"), key: "in/photo one.jpg")
                 try await Self.waitUntilReady(port)
-                let answer = try WebhookClient(port: Int(port), path: "/webhooks/s3").post(WebhookTests.minioNotification(key: "in/photo one.jpg"))
+                let answer = try await WebhookClient(port: Int(port), path: "/webhooks/s3").post(WebhookTests.minioNotification(key: "in/photo one.jpg"))
                 #expect(answer.status == 200 && answer.body.contains(daemon.configuration.amqpExchange), "\(answer)")
                 let processed = try #require(try await daemon.read(1, from: daemon.configuration.amqpOutputQueue).first)
                 #expect(processed.data?["fileId"] as? String == WebhookTests.fileId(key: "in/photo one.jpg"))
@@ -37,7 +37,7 @@ extension RabbitMQDaemonSuite {
             }
             do {
                 try await Self.waitUntilReady(port)
-                let answer = try WebhookClient(port: Int(port), path: "/webhooks/s3").post(WebhookTests.minioNotification(key: "in/photo.jpg"))
+                let answer = try await WebhookClient(port: Int(port), path: "/webhooks/s3").post(WebhookTests.minioNotification(key: "in/photo.jpg"))
                 #expect(answer.status == 503, "\(answer)")
                 #expect(daemon.metricsText().contains(#"mediad_webhook_requests_total{status="broker_failed"} 1"#))
                 let queues = try await daemon.queues()

@@ -21,24 +21,24 @@ struct WebhookTests {
             let client = WebhookClient(port: daemon.configuration.httpPort, path: "/webhooks/s3")
             let notification = Self.minioNotification(key: "in/photo one.jpg")
 
-            #expect(try client.post(notification, authorization: nil).status == 401)
-            #expect(try client.post(notification, authorization: "Bearer not-the-token-at-all-000").status == 401)
-            #expect(try client.post(notification, authorization: "Basic \(Self.token)").status == 401)
-            #expect(try client.post(notification, authorization: "Bearer \(Self.token)x").status == 401)
+            await #expect(try client.post(notification, authorization: nil).status == 401)
+            await #expect(try client.post(notification, authorization: "Bearer not-the-token-at-all-000").status == 401)
+            await #expect(try client.post(notification, authorization: "Basic \(Self.token)").status == 401)
+            await #expect(try client.post(notification, authorization: "Bearer \(Self.token)x").status == 401)
             let oversized = Data(repeating: UInt8(ascii: " "), count: 200 * 1024) + notification
-            #expect(try client.post(oversized).status == 413, "declared Content-Length over the limit")
-            #expect(try client.post(oversized, chunked: true).status == 413, "chunked, so only counting tells")
-            let notJSON = try client.post(Data("{\"Records\": [".utf8))
+            await #expect(try client.post(oversized).status == 413, "declared Content-Length over the limit")
+            await #expect(try client.post(oversized, chunked: true).status == 413, "chunked, so only counting tells")
+            let notJSON = try await client.post(Data("{\"Records\": [".utf8))
             #expect(notJSON.status == 400 && notJSON.body.contains("not JSON"), "\(notJSON)")
-            #expect(try client.post(Data("[1, 2]".utf8)).status == 400)
-            let noRecords = try client.post(Data(#"{"EventName": "s3:ObjectCreated:Put", "Key": "uploads/x.jpg"}"#.utf8))
+            await #expect(try client.post(Data("[1, 2]".utf8)).status == 400)
+            let noRecords = try await client.post(Data(#"{"EventName": "s3:ObjectCreated:Put", "Key": "uploads/x.jpg"}"#.utf8))
             #expect(noRecords.status == 400 && noRecords.body.contains("Records"), "\(noRecords)")
-            #expect(try client.post(Data()).status == 400)
-            #expect(try client.head(authorization: nil) == 200, "MinIO's reachability check, which older MinIO sends without the token")
-            let testEvent = try client.post(Data(#"{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "uploads"}"#.utf8))
+            await #expect(try client.post(Data()).status == 400)
+            await #expect(try client.head(authorization: nil) == 200, "MinIO's reachability check, which older MinIO sends without the token")
+            let testEvent = try await client.post(Data(#"{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "uploads"}"#.utf8))
             #expect(testEvent.status == 200)
 
-            let accepted = try client.post(notification)
+            let accepted = try await client.post(notification)
             #expect(accepted.status == 200 && accepted.body.contains("file.uploaded"), "\(accepted)")
             // The 2xx came after the broker's confirmation: the record is there, once, unchanged.
             let uploaded = try await daemon.collect(2, topics: [daemon.configuration.topic], timeout: .seconds(15))
@@ -75,14 +75,14 @@ struct WebhookTests {
             // One notification through first: the daemon and the watcher have their partitions
             // (librdkafka 2.0.2 aborts when a cooperative-sticky member that never had an
             // assignment is torn down, as an outage before the first one can do).
-            #expect(try client.post(Self.minioNotification(key: "in/absent.jpg")).status == 200)
+            await #expect(try client.post(Self.minioNotification(key: "in/absent.jpg")).status == 200)
             try await waitUntil("the first notification's outcome", timeout: .seconds(60)) {
                 watcher.outcomes.contains { $0.fileId == Self.fileId(key: "in/absent.jpg") }
             }
 
             try daemon.cluster.setBrokerDown(1)
             let started = ContinuousClock.now
-            let refused = try client.post(notification)
+            let refused = try await client.post(notification)
             let waited = ContinuousClock.now - started
             #expect(refused.status == 503, "\(refused)")
             #expect(waited >= .seconds(2) && waited < .seconds(10), "bounded by webhookTimeout: \(waited)")
@@ -91,11 +91,11 @@ struct WebhookTests {
 
             try daemon.cluster.setBrokerUp(1)
             // The store sends it again until it gets a 2xx.
-            var answer = try client.post(notification)
+            var answer = try await client.post(notification)
             let deadline = ContinuousClock.now + .seconds(30)
             while answer.status != 200, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(500))
-                answer = try client.post(notification)
+                answer = try await client.post(notification)
             }
             #expect(answer.status == 200, "\(answer)")
             try await waitUntil("media.processed for the retried notification", timeout: .seconds(60)) {
@@ -220,7 +220,7 @@ struct WebhookClient {
     }
 
     /// POSTs `body` as application/json; `authorization` defaults to the right token.
-    func post(_ body: Data, authorization: String? = "Bearer \(WebhookTests.token)", chunked: Bool = false) throws -> Answer {
+    func post(_ body: Data, authorization: String? = "Bearer \(WebhookTests.token)", chunked: Bool = false) async throws -> Answer {
         let file = try TestPaths.temporaryDirectory("webhook-body").appendingPathComponent("body.json")
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
         try body.write(to: file)
@@ -228,7 +228,7 @@ struct WebhookClient {
         arguments += ["--data-binary", "@\(file.path)"]
         if let authorization { arguments += ["-H", "Authorization: \(authorization)"] }
         if chunked { arguments += ["-H", "Transfer-Encoding: chunked"] }
-        let result = try Command.run(arguments + [url])
+        let result = try await Command.run(arguments + [url])
         let lines = result.text.split(separator: "\n", omittingEmptySubsequences: false)
         guard let status = lines.last.flatMap({ Int($0) }) else {
             throw CommandError(description: "curl \(url): \(result.stderr)")
@@ -236,10 +236,10 @@ struct WebhookClient {
         return Answer(status: status, body: lines.dropLast().joined(separator: "\n"))
     }
 
-    func head(authorization: String?) throws -> Int {
+    func head(authorization: String?) async throws -> Int {
         var arguments = ["curl", "-sS", "--max-time", "10", "-I", "-o", "/dev/null", "-w", "%{http_code}"]
         if let authorization { arguments += ["-H", "Authorization: \(authorization)"] }
-        let result = try Command.run(arguments + [url])
+        let result = try await Command.run(arguments + [url])
         guard let status = Int(result.text) else { throw CommandError(description: "curl -I \(url): \(result.stderr)") }
         return status
     }

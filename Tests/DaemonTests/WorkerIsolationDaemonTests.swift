@@ -60,7 +60,7 @@ struct WorkerIsolationDaemonTests {
             let daemon = try stack.startServe()
             try await stack.waitForMarker(fileId: "poison", attempts: death)
             kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
+            await daemon.exited()
             #expect(daemon.terminationReason == .uncaughtSignal)
         }
         let third = try stack.startServe()

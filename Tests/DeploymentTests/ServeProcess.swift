@@ -40,7 +40,7 @@ enum ServeProcess {
         let deadline = ContinuousClock.now + .seconds(30)
         var last = ""
         while ContinuousClock.now < deadline {
-            let result = try Command.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://127.0.0.1:\(port)\(path)"])
+            let result = try await Command.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://127.0.0.1:\(port)\(path)"])
             last = result.text
             if last == "200" { return }
             try await Task.sleep(for: .milliseconds(250))

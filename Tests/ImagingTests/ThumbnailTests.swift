@@ -22,7 +22,7 @@ struct ThumbnailTests {
             let file = try harness.file(of: derivative)
             let decoded = try RGBImage.decode(file)
             #expect(decoded.width == derivative.width && decoded.height == derivative.height)
-            #expect(try Command.check(["sha256sum", file.path]).text.hasPrefix(derivative.sha256 ?? "-"))
+            #expect(try await Command.check(["sha256sum", file.path]).text.hasPrefix(derivative.sha256 ?? "-"))
             let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber
             #expect(size?.int64Value == derivative.bytes)
         }
@@ -81,7 +81,7 @@ struct ThumbnailTests {
         let data = try await harness.process(TestPaths.image("display-p3.png"))
         let file = try harness.file(of: try data.derivative("thumbnail"))
         #expect(try ExifTool.metadataGroups(file).contains("ICC_Profile"))
-        let description = try Command.check(["exiftool", "-s3", "-ProfileDescription", file.path]).text
+        let description = try await Command.check(["exiftool", "-s3", "-ProfileDescription", file.path]).text
         #expect(description.localizedCaseInsensitiveContains("p3"))
         let red = try RGBImage.decode(file).average(x: 10, y: 10, size: 20)
         #expect(red.r < 245 && red.g > 30, "still P3-encoded numbers (about 234, 51, 35), got \(red)")
@@ -94,8 +94,8 @@ struct ThumbnailTests {
         // by vipsthumbnail. A naive CMYK→RGB conversion (no profile) lands far from it.
         let scratch = try TestPaths.temporaryDirectory("cmyk")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        try Command.check(["vips", "icc_transform", TestPaths.image("cmyk.jpg").path, scratch.appendingPathComponent("srgb.png").path, "srgb", "--embedded"])
-        try Command.check(["vipsthumbnail", scratch.appendingPathComponent("srgb.png").path, "--size", "x250", "-o", scratch.appendingPathComponent("ref.png").path])
+        try await Command.check(["vips", "icc_transform", TestPaths.image("cmyk.jpg").path, scratch.appendingPathComponent("srgb.png").path, "srgb", "--embedded"])
+        try await Command.check(["vipsthumbnail", scratch.appendingPathComponent("srgb.png").path, "--size", "x250", "-o", scratch.appendingPathComponent("ref.png").path])
         let reference = try RGBImage.decode(scratch.appendingPathComponent("ref.png"))
         let cmyk = try RGBImage.decode(try harness.file(of: try await harness.process(fixture: "cmyk.jpg").derivative("thumbnail")))
         #expect(cmyk.width == reference.width && cmyk.height == reference.height)
@@ -106,7 +106,7 @@ struct ThumbnailTests {
 
         let sixteen = try await harness.process(fixture: "rgb16.png")
         let file = try harness.file(of: try sixteen.derivative("preview"))
-        let bits = try Command.check(["ffprobe", "-v", "error", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", file.path]).text
+        let bits = try await Command.check(["ffprobe", "-v", "error", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", file.path]).text
         #expect(bits.hasPrefix("yuvj420p") || bits.hasPrefix("yuvj444p"), "8-bit JPEG, got \(bits)")
         let red = try RGBImage.decode(file).average(x: 5, y: 5, size: 40)
         #expect(red.r > 240 && red.g < 20 && red.b < 20, "the 16-bit red square, got \(red)")
@@ -119,10 +119,10 @@ struct ThumbnailTests {
         let scratch = try TestPaths.temporaryDirectory("srgb")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let untagged = scratch.appendingPathComponent("untagged.png"), tagged = scratch.appendingPathComponent("tagged.png")
-        try Command.check(["vips", "copy", TestPaths.image("orientation-1.jpg").path, untagged.path])
+        try await Command.check(["vips", "copy", TestPaths.image("orientation-1.jpg").path, untagged.path])
         // icc_transform to sRGB from an untagged sRGB image attaches libvips' sRGB profile.
-        try Command.check(["vips", "icc_transform", untagged.path, tagged.path, "srgb", "--input-profile", "srgb"])
-        #expect(try Command.check(["vipsheader", "-f", "icc-profile-data", tagged.path]).text.isEmpty == false)
+        try await Command.check(["vips", "icc_transform", untagged.path, tagged.path, "srgb", "--input-profile", "srgb"])
+        #expect(try await Command.check(["vipsheader", "-f", "icc-profile-data", tagged.path]).text.isEmpty == false)
         let harness = try ImageHarness()
         let plain = try RGBImage.decode(try harness.file(of: try await harness.process(untagged, fileId: "untagged").derivative("preview")))
         let file = try harness.file(of: try await harness.process(tagged, fileId: "tagged").derivative("preview"))
@@ -173,7 +173,7 @@ struct ThumbnailTests {
         let gif = try await harness.process(fixture: "animated.gif")
         let square = try RGBImage.decode(try harness.file(of: try gif.derivative("square")))
         #expect(square.width == 96 && square.height == 96)
-        let frames = try Command.check(["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", try harness.file(of: try gif.derivative("box")).path]).text
+        let frames = try await Command.check(["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", try harness.file(of: try gif.derivative("box")).path]).text
         #expect(frames.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 
@@ -186,7 +186,7 @@ struct ThumbnailTests {
         #expect(transparentSide.r > 245 && transparentSide.g > 245 && transparentSide.b > 245, "white where transparent, got \(transparentSide)")
         let opaqueSide = preview.average(x: 20, y: 100, size: 20)
         #expect(opaqueSide.r > 240 && abs(opaqueSide.g - 128) < 12 && opaqueSide.b < 15)
-        let pixelFormat = try Command.check(["ffprobe", "-v", "error", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", try harness.file(of: try data.derivative("thumbnail")).path]).text
+        let pixelFormat = try await Command.check(["ffprobe", "-v", "error", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", try harness.file(of: try data.derivative("thumbnail")).path]).text
         #expect(pixelFormat.contains("yuva420p") || pixelFormat.contains("argb"), "WebP keeps alpha, got \(pixelFormat)")
     }
 }

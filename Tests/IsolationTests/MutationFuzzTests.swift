@@ -23,9 +23,7 @@ struct MutationFuzzTests {
             "process", directory.appendingPathComponent("in").path, "--out", directory.appendingPathComponent("out").path,
             "--json", "--concurrency", "2",
         ]
-        let result = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try MediadBinary.run(arguments) }) }
-        }
+        let result = try await MediadBinary.run(arguments)
         // 0: all fine, 1: some files failed; a signal or any other status is a parent crash.
         #expect(result.status == 0 || result.status == 1, "status \(result.status): \(result.stderr.suffix(2000))")
         let lines = result.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

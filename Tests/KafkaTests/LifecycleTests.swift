@@ -120,16 +120,16 @@ extension KafkaSuite {
 
             let bootstrap = harness.cluster.bootstrapServers
             #expect(bootstrap.hasPrefix("127.0.0.1:") || bootstrap.hasPrefix("localhost:"))
-            let metadata = try Command.check(["kcat", "-b", bootstrap, "-L", "-t", "manual"]).text
+            let metadata = try await Command.check(["kcat", "-b", bootstrap, "-L", "-t", "manual"]).text
             #expect(metadata.contains("topic \"manual\" with 2 partitions"), "\(metadata)")
-            let consumed = try Command.check([
+            let consumed = try await Command.check([
                 "kcat", "-b", bootstrap, "-C", "-t", "manual", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%k=%s\\n",
             ]).text
             #expect(consumed == "k=hello\n")
 
             // Unknown topics are created on first use, as a broker with auto-creation would.
             _ = try await harness.makeProducer().send(topic: "auto-created", key: nil, value: [1])
-            let created = try Command.check(["kcat", "-b", bootstrap, "-L", "-t", "auto-created"]).text
+            let created = try await Command.check(["kcat", "-b", bootstrap, "-L", "-t", "auto-created"]).text
             #expect(created.contains("topic \"auto-created\" with"), "\(created)")
 
             // run() keeps the cluster up until cancelled.

@@ -27,7 +27,7 @@ extension KafkaSuite {
             // noida-db persists a few seconds after a change (BRIEF §6): give it that, then crash it.
             try await Task.sleep(for: .seconds(5))
             let pid = try #require(noida.pid)
-            noida.kill()
+            await noida.kill()
             #expect(noida.pid == nil)
             #expect(kill(pid, 0) != 0, "the process is gone")
             try await noida.restart()
@@ -60,7 +60,7 @@ extension KafkaSuite {
             try await consumer.commit([TopicPartitionOffset(TopicPartition(topic: "outage", partition: 0), offset: 5)])
             try await Task.sleep(for: .seconds(5))  // persisted (BRIEF §6)
 
-            noida.kill()
+            await noida.kill()
             let delivered = Counter()
             let sending = Task {
                 try await withThrowingTaskGroup(of: DeliveryReport.self) { group in

@@ -23,7 +23,7 @@ struct SeaweedFSRestartTests {
         let put = try await store.put(bucket: bucket, key: "originals/kept.jpg", bytes: bytes)
 
         let pid = try #require(harness.pid)
-        harness.kill()
+        await harness.kill()
         #expect(harness.pid == nil)
         let down = await #expect(throws: ObjectStorageError.self) { try await store.head(bucket: bucket, key: "originals/kept.jpg") }
         #expect(down?.isRetryable == true, "a refused connection is transient")

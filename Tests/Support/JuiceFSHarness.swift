@@ -108,16 +108,14 @@ public final class JuiceFSHarness: Sendable {
 
     /// Starts a gateway off the cooperative thread pool.
     public static func start(bucket: String = "uploads", webhook: Webhook? = nil) async throws -> JuiceFSHarness {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try launch(bucket: bucket, webhook: webhook) }) }
-        }
+        try await onOwnThread { try launch(bucket: bucket, webhook: webhook) }
     }
 
     /// Runs a Python script with `s3`, a boto3 client of the gateway (path-style), and
     /// `bucket` defined; `sys.argv[1...]` are `arguments`.
     /// - Throws: `CommandError` with the script's stderr when it exits non-zero.
     @discardableResult
-    public func boto3(_ script: String, _ arguments: [String] = []) throws -> CommandResult {
+    public func boto3(_ script: String, _ arguments: [String] = []) async throws -> CommandResult {
         let prelude = """
             import os, sys, boto3, botocore.config
             s3 = boto3.client("s3", config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}))
@@ -126,7 +124,7 @@ public final class JuiceFSHarness: Sendable {
             """
         var environment = environment
         environment["MEDIAD_TEST_BUCKET"] = bucket
-        let result = try Command.run([PythonPackages.python, "-c", prelude + script] + arguments, environment: environment)
+        let result = try await Command.run([PythonPackages.python, "-c", prelude + script] + arguments, environment: environment)
         guard result.status == 0 else {
             throw CommandError(description: "boto3 script against the juicefs gateway exited \(result.status): \(result.stderr)")
         }
@@ -135,16 +133,16 @@ public final class JuiceFSHarness: Sendable {
 
     /// Sends the bucket's object-created and object-removed notifications to the webhook
     /// target, as `mc event add … arn:minio:sqs::1:webhook` does.
-    public func enableNotifications() throws {
-        try boto3("""
+    public func enableNotifications() async throws {
+        try await boto3("""
             s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
                 {"QueueArn": "arn:minio:sqs::1:webhook", "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
             """)
     }
 
     /// Keys in the bucket under `prefix`.
-    public func keys(prefix: String) throws -> [String] {
-        let result = try boto3("""
+    public func keys(prefix: String) async throws -> [String] {
+        let result = try await boto3("""
             pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sys.argv[1])
             for page in pages:
                 for item in page.get("Contents", []): print(item["Key"])
@@ -154,6 +152,11 @@ public final class JuiceFSHarness: Sendable {
 
     /// What the gateway printed so far.
     public var log: String { server.log }
+
+    /// `stop`, for async tests: waited for on a thread of its own.
+    public func stop(signal: Int32 = SIGTERM) async {
+        _ = try? await onOwnThread { [self] in stop(signal: signal) }
+    }
 
     /// Stops the gateway (SIGTERM, SIGKILL after 10 s) and removes its directory; a dropped
     /// harness is killed outright (nothing of it is kept).

@@ -82,6 +82,11 @@ public enum MediadBinary {
         return try Command.run([executable.path] + arguments, currentDirectory: currentDirectory, environment: environment)
     }
 
+    /// `run`, for async tests: the binary is awaited on a thread of its own (`onOwnThread`).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL = TestPaths.root) async throws -> CommandResult {
+        try await onOwnThread { try run(arguments, environment: environment, currentDirectory: currentDirectory) }
+    }
+
     /// Starts `mediad` without waiting, its output discarded: for runs a test interrupts
     /// (`interrupt()` sends SIGINT, as Ctrl-C does).
     public static func start(_ arguments: [String], environment: [String: String], currentDirectory: URL) throws -> Process {

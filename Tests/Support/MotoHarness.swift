@@ -71,11 +71,7 @@ public final class MotoHarness: @unchecked Sendable {
 
     /// Starts a server off the cooperative thread pool.
     public static func start(_ mode: Mode) async throws -> MotoHarness {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try MotoHarness(mode: mode) })
-            }
-        }
+        try await onOwnThread { try MotoHarness(mode: mode) }
     }
 
     /// The server's port on 127.0.0.1 (for a relay in front of it).
@@ -89,6 +85,11 @@ public final class MotoHarness: @unchecked Sendable {
             "AWS_ACCESS_KEY_ID": info.accessKeyId, "AWS_SECRET_ACCESS_KEY": info.secretAccessKey,
             "AWS_REGION": info.region, "AWS_ENDPOINT_URL_S3": info.endpoint,
         ]
+    }
+
+    /// `stop`, for async tests: waited for on a thread of its own.
+    public func stop() async {
+        _ = try? await onOwnThread { [self] in stop() }
     }
 
     /// Stops the server and waits (at most 15 s) for the harness to exit.

@@ -83,9 +83,7 @@ public final class NoidaHarness: Sendable {
 
     /// Starts a broker off the cooperative thread pool.
     public static func start() async throws -> NoidaHarness {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try launch() }) }
-        }
+        try await onOwnThread { try launch() }
     }
 
     /// Creates a topic with `partitions` partitions (CreateTopics).
@@ -94,14 +92,22 @@ public final class NoidaHarness: Sendable {
         try await KafkaAdmin.createTopics([.init(name: name, partitions: partitions)], bootstrapServers: [bootstrapServers])
     }
 
+    /// `kill`, for async tests: waited for on a thread of its own.
+    public func kill() async {
+        _ = try? await onOwnThread { [self] in kill() }
+    }
+
     /// SIGKILLs the broker.
     public func kill() { server.kill() }
 
     /// Starts the broker again on the same port and data directory, after `kill()`.
     public func restart(timeout: Duration = .seconds(30)) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.startAndWait(timeout: timeout) }) }
-        }
+        try await onOwnThread { try self.startAndWait(timeout: timeout) }
+    }
+
+    /// `stop`, for async tests: waited for on a thread of its own.
+    public func stop() async {
+        _ = try? await onOwnThread { [self] in stop() }
     }
 
     /// Stops the broker (SIGTERM, SIGKILL after 10 s) and removes its directory.

@@ -50,9 +50,7 @@ public final class RabbitMQHarness: Sendable {
         let task = sharedInstance.withLock { task in
             if let task { return task }
             let started = Task.detached {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RabbitMQHarness, any Error>) in
-                    DispatchQueue.global().async { continuation.resume(with: Result { try launch() }) }
-                }
+                try await onOwnThread { try launch() }
             }
             task = started
             return started
@@ -203,9 +201,7 @@ public final class RabbitMQHarness: Sendable {
     /// - Throws: `CommandError` with its output when it exits non-zero.
     @discardableResult
     public func rabbitmqctl(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.rabbitmqctlBlocking(arguments) }) }
-        }
+        try await onOwnThread { try self.rabbitmqctlBlocking(arguments) }
     }
 
     func rabbitmqctlBlocking(_ arguments: [String]) throws -> String {
@@ -290,7 +286,7 @@ public struct RabbitMQVirtualHost: Sendable {
     }
 
     /// Runs an amqp-tools command (`amqp-publish`, `amqp-consume`, `amqp-get`…) against this vhost.
-    public func amqpTool(_ tool: String, _ arguments: [String], input: Data? = nil) throws -> CommandResult {
-        try Command.run([tool, "--url", uri] + arguments, input: input)
+    public func amqpTool(_ tool: String, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+        try await Command.run([tool, "--url", uri] + arguments, input: input)
     }
 }

@@ -103,9 +103,12 @@ public final class SeaweedFSHarness: Sendable {
 
     /// Starts a server off the cooperative thread pool.
     public static func start() async throws -> SeaweedFSHarness {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try launch() }) }
-        }
+        try await onOwnThread { try launch() }
+    }
+
+    /// `kill`, for async tests: waited for on a thread of its own.
+    public func kill() async {
+        _ = try? await onOwnThread { [self] in kill() }
     }
 
     /// SIGKILLs the server: a crash, with whatever it had not yet written lost.
@@ -113,9 +116,12 @@ public final class SeaweedFSHarness: Sendable {
 
     /// Starts the server again on the same ports and data directory, after `kill()`.
     public func restart(timeout: Duration = .seconds(60)) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.startAndWait(timeout: timeout) }) }
-        }
+        try await onOwnThread { try self.startAndWait(timeout: timeout) }
+    }
+
+    /// `stop`, for async tests: waited for on a thread of its own.
+    public func stop() async {
+        _ = try? await onOwnThread { [self] in stop() }
     }
 
     /// Stops the server (SIGTERM, SIGKILL after 10 s) and removes its directory.

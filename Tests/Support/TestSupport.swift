@@ -63,14 +63,15 @@ public enum Command {
         }
         if let input { inPipe.fileHandleForWriting.write(input) }
         try? inPipe.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty stderr cannot block the child.
+        // Read both pipes concurrently so a chatty stderr cannot block the child; on a
+        // thread of its own, as the dispatch pool's threads are the cooperative pool's too.
         nonisolated(unsafe) var errorData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        Thread {
             errorData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
-        }
+        }.start()
         let outputData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
@@ -84,6 +85,20 @@ public enum Command {
             throw CommandError(description: "\(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
         return result
+    }
+
+    /// `run`, for async tests: the child is awaited on a thread of its own (`onOwnThread`).
+    @discardableResult
+    public static func run(
+        _ arguments: [String], input: Data? = nil, currentDirectory: URL? = nil, environment: [String: String] = [:]
+    ) async throws -> CommandResult {
+        try await onOwnThread { try run(arguments, input: input, currentDirectory: currentDirectory, environment: environment) }
+    }
+
+    /// `check`, for async tests: the child is awaited on a thread of its own.
+    @discardableResult
+    public static func check(_ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+        try await onOwnThread { try check(arguments, input: input) }
     }
 }
 

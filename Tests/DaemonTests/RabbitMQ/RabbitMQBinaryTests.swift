@@ -61,7 +61,7 @@ extension RabbitMQDaemonSuite {
             let start = try #require(baseline, "memory sampled under load")
             #expect(peak <= start + 20 * 1024, "resident memory stays flat: \(start / 1024) MB after 100 files, peak \(peak / 1024) MB")
             kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            await process.exited()
             #expect(process.terminationStatus == 0)
             let after = try await harness.queues()
             #expect(after[queue]?.ready == 0 && after[queue]?.unacked == 0, "\(after)")
@@ -102,7 +102,7 @@ extension RabbitMQDaemonSuite {
             let outcomes = try await harness.read(2 * count, from: output, timeout: .seconds(10))
             #expect(Set(outcomes.compactMap { $0.data?["fileId"] as? String }) == Set((0..<count).map { "s-\($0)" }), "every event got an outcome")
             kill(second.processIdentifier, SIGTERM)
-            second.waitUntilExit()
+            await second.exited()
             try await harness.stop()
         }
     }

@@ -36,7 +36,7 @@ final class RabbitMQDaemonHarness: Sendable {
     ///     process on the shared broker, would feel it.
     init(_ label: String, start: Bool = true, privateBroker: Bool = false, adjust: (inout DaemonConfiguration) -> Void = { _ in }) async throws {
         ownsBroker = privateBroker
-        broker = privateBroker ? try await PikaClient.offPool { try RabbitMQHarness.launch() } : try await RabbitMQHarness.shared()
+        broker = privateBroker ? try await onOwnThread { try RabbitMQHarness.launch() } : try await RabbitMQHarness.shared()
         vhost = try await broker.makeVirtualHost(label)
         root = try TestPaths.temporaryDirectory("daemon-amqp")
         var configuration = DaemonConfiguration.testing(root: root, instance: "amqp-\(label)")
@@ -86,7 +86,7 @@ final class RabbitMQDaemonHarness: Sendable {
         try? FileManager.default.removeItem(at: root)
         if ownsBroker {
             let broker = broker
-            _ = try? await PikaClient.offPool { broker.stop() }
+            _ = try? await onOwnThread { broker.stop() }
         }
     }
 
@@ -133,7 +133,7 @@ final class RabbitMQDaemonHarness: Sendable {
     /// Reads (and acks) up to `count` messages of `queue` with pika, waiting at most `timeout`.
     func read(_ count: Int, from queue: String, timeout: Duration = .seconds(60)) async throws -> [PikaMessage] {
         let uri = vhost.uri
-        return try await PikaClient.offPool { try PikaClient.read(count, uri: uri, queue: queue, timeout: timeout) }
+        return try await PikaClient.read(count, uri: uri, queue: queue, timeout: timeout)
     }
 }
 
@@ -186,17 +186,9 @@ enum PikaClient {
         connection.close()
         """#
 
-    /// Runs a blocking call on a thread of its own, not on the cooperative pool the
-    /// in-process daemon needs.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-
-    static func read(_ count: Int, uri: String, queue: String, timeout: Duration) throws -> [PikaMessage] {
+    static func read(_ count: Int, uri: String, queue: String, timeout: Duration) async throws -> [PikaMessage] {
         let seconds = Double(timeout.components.seconds)
-        let result = try Command.run([PythonPackages.python, "-c", script, "read", uri, queue, String(count), String(seconds)])
+        let result = try await Command.run([PythonPackages.python, "-c", script, "read", uri, queue, String(count), String(seconds)])
         guard result.status == 0, let list = try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]] else {
             throw CommandError(description: "pika read exited \(result.status): \(result.stderr)")
         }
@@ -209,9 +201,9 @@ enum PikaClient {
     }
 
     /// Publishes `body` with `headers` (`content_type` becomes the property), confirmed.
-    static func publish(uri: String, exchange: String, routingKey: String, body: [UInt8], headers: [String: String]) throws {
+    static func publish(uri: String, exchange: String, routingKey: String, body: [UInt8], headers: [String: String]) async throws {
         let encoded = String(decoding: try JSONSerialization.data(withJSONObject: headers), as: UTF8.self)
-        let result = try Command.run([PythonPackages.python, "-c", script, "publish", uri, exchange, routingKey, encoded], input: Data(body))
+        let result = try await Command.run([PythonPackages.python, "-c", script, "publish", uri, exchange, routingKey, encoded], input: Data(body))
         guard result.status == 0 else { throw CommandError(description: "pika publish exited \(result.status): \(result.stderr)") }
     }
 }

@@ -20,9 +20,9 @@ extension RabbitMQDaemonSuite {
                 let structured = try RabbitMQDaemonHarness.cloudEvent(fileId: "f-structured", key: "in/photo one.jpg", extra: ["ownerId": "u1"])
                 try await daemon.publish(structured)
                 // 2. binary mode, as an AMQP 0-9-1 client (pika) writes the CloudEvents AMQP binding.
-                try await PikaClient.offPool { [uri = daemon.vhost.uri, exchange = daemon.configuration.amqpExchange] in
-                    try PikaClient.publish(
-                        uri: uri, exchange: exchange, routingKey: "file.uploaded",
+                do {
+                    try await PikaClient.publish(
+                        uri: daemon.vhost.uri, exchange: daemon.configuration.amqpExchange, routingKey: "file.uploaded",
                         body: Array(#"{"fileId":"f-binary","bucket":"uploads","key":"in/rotated.jpg"}"#.utf8),
                         headers: [
                             "content_type": "application/json", "cloudEvents_specversion": "1.0", "cloudEvents_type": "file.uploaded",

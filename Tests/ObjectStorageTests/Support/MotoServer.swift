@@ -35,12 +35,7 @@ final class MotoServer: Sendable {
     /// Stops the server and waits for the harness to exit.
     func stop() async {
         let harness = harness
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                harness.stop()
-                continuation.resume()
-            }
-        }
+        _ = try? await onOwnThread { harness.stop() }
     }
 
     var endpoint: URL { URL(string: info.endpoint)! }

@@ -31,18 +31,14 @@ final class SeaweedFSServer: S3TestServer, @unchecked Sendable {
 
     /// Starts the server and its proxy; throws with the server's log when it cannot start.
     static func start() async throws -> SeaweedFSServer {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let harness = try SeaweedFSHarness.launch()
-                    do {
-                        let (proxy, input, port) = try startProxy(upstream: harness.s3Port)
-                        return SeaweedFSServer(harness: harness, proxy: proxy, proxyInput: input, proxyPort: port)
-                    } catch {
-                        harness.stop()
-                        throw error
-                    }
-                })
+        try await onOwnThread {
+            let harness = try SeaweedFSHarness.launch()
+            do {
+                let (proxy, input, port) = try startProxy(upstream: harness.s3Port)
+                return SeaweedFSServer(harness: harness, proxy: proxy, proxyInput: input, proxyPort: port)
+            } catch {
+                harness.stop()
+                throw error
             }
         }
     }
@@ -79,12 +75,9 @@ final class SeaweedFSServer: S3TestServer, @unchecked Sendable {
     func stop() async {
         try? proxyInput.fileHandleForWriting.close()
         let harness = harness, proxy = proxy
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                proxy.waitUntilExit()
-                harness.stop()
-                continuation.resume()
-            }
+        _ = try? await onOwnThread {
+            proxy.waitUntilExit()
+            harness.stop()
         }
     }
 
