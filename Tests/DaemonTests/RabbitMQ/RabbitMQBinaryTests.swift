@@ -40,10 +40,14 @@ extension RabbitMQDaemonSuite {
             defer { if process.isRunning { process.terminate() } }
             let queue = harness.configuration.amqpQueue, output = harness.configuration.amqpOutputQueue
             var maxUnacked = 0, heldBack = false, baseline: Int?, peak = 0, answered = 0
+            // What rabbitmqctl said of the input queue, for the failure message: a loaded
+            // broker can leave a quorum queue's fields blank (-1 here).
+            var samples: [String] = []
             let deadline = ContinuousClock.now + .seconds(240)
             while answered < count, ContinuousClock.now < deadline, process.isRunning {
                 let queues = try await harness.queues()
                 let input = queues[queue] ?? (ready: -1, unacked: -1, consumers: -1)
+                samples.append("\(input.ready)/\(input.unacked)")
                 maxUnacked = max(maxUnacked, input.unacked)
                 if input.unacked > 0 && input.ready > 0 { heldBack = true }
                 answered = queues[output]?.ready ?? 0
@@ -57,7 +61,7 @@ extension RabbitMQDaemonSuite {
             print("backpressure: \(count) messages, max unacked \(maxUnacked), resident \((baseline ?? 0) / 1024) MB after 100 files, peak \(peak / 1024) MB")
             #expect(answered == count, "every message answered")
             #expect(maxUnacked <= 4, "unacked deliveries stay within the prefetch (saw \(maxUnacked))")
-            #expect(heldBack, "the broker held messages back while the daemon had its prefetch's worth")
+            #expect(heldBack, "the broker held messages back while the daemon had its prefetch's worth (ready/unacked: \(samples.suffix(40)))")
             let start = try #require(baseline, "memory sampled under load")
             #expect(peak <= start + 20 * 1024, "resident memory stays flat: \(start / 1024) MB after 100 files, peak \(peak / 1024) MB")
             kill(process.processIdentifier, SIGTERM)
