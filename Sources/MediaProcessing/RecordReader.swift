@@ -18,7 +18,19 @@ public struct RecordReader: Sendable {
     static let maxSize: Int64 = 8 << 20
 
     public func decode<T: Decodable>(_ type: T.Type, key: String) async -> T? {
-        guard let (_, bytes) = try? await store.getBytes(bucket: bucket, key: key, maxSize: Self.maxSize) else { return nil }
+        try? await decodeIfStored(type, key: key)
+    }
+
+    /// The record, nil when none is stored (or what is stored is not one).
+    /// - Throws: the store's error when it cannot tell (unreachable, refused): for a
+    ///   tombstone, "cannot tell" must not be read as "not deleted".
+    public func decodeIfStored<T: Decodable>(_ type: T.Type, key: String) async throws(ObjectStorageError) -> T? {
+        let bytes: [UInt8]
+        do {
+            bytes = try await store.getBytes(bucket: bucket, key: key, maxSize: Self.maxSize).bytes
+        } catch where error.code == .notFound {
+            return nil
+        }
         return try? ManifestCoding.decoder().decode(T.self, from: Data(bytes))
     }
 

@@ -3,6 +3,8 @@ import Daemon
 import Events
 import Foundation
 import Kafka
+import MediaProcessing
+import ObjectStorage
 import MediadTestSupport
 import Testing
 
@@ -107,6 +109,35 @@ struct ReprocessTests {
         #expect(tableValue(result.text, "truncated_file") == 1, "\(result.text)")
         // The run finished: its checkpoint is gone even though a file failed.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test("a tombstone the store refuses to give is a failure (store_failed), never read as 'not deleted'; once readable, it is obeyed")
+    func unreadableTombstone() async throws {
+        let stack = try await BackfillStack()
+        defer { Task { await stack.stop() } }
+        let key = try #require(try await stack.upload(1, prefix: "deleted/").first)
+        let fileId = UploadEvent.stableFileId(bucket: BackfillStack.bucket, key: key)
+        let original = try await stack.store.head(bucket: BackfillStack.bucket, key: key)
+        // The file was deleted (this very version), and S3 now refuses to give the tombstone.
+        let tombstoneKey = DerivativeLayout().tombstoneKey(fileId: fileId)
+        let tombstone = Tombstone(fileId: fileId, deletedAt: Date(), etag: original.etag, sequencer: nil, bucket: BackfillStack.bucket, key: key, instance: "test")
+        _ = try await stack.store.put(bucket: BackfillStack.bucket, key: tombstoneKey, bytes: Array(try ManifestCoding.encoder().encode(tombstone)))
+        try await GCTests.setPolicy(stack, deny: "s3:GetObject", resource: tombstoneKey)
+        let directory = try TestPaths.temporaryDirectory("tombstone")
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let refused = try await MediadBinary.run(["reprocess", "s3://uploads/deleted/", "--all"], environment: stack.environment, currentDirectory: directory)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(tableValue(refused.text, "store_failed") == 1, "\(refused.text)")
+        #expect(try await stack.manifest(fileId: fileId) == nil, "the deleted file was not processed")
+
+        let lifted = try await Command.run(
+            ["python3", "-c", "import boto3, sys; boto3.client('s3').delete_bucket_policy(Bucket=sys.argv[1])", BackfillStack.bucket],
+            environment: stack.moto.environment)
+        #expect(lifted.status == 0, "\(lifted.stderr)")
+        let obeyed = try await MediadBinary.run(["reprocess", "s3://uploads/deleted/", "--all"], environment: stack.environment, currentDirectory: directory)
+        #expect(tableValue(obeyed.text, "file_deleted") == 1, "\(obeyed.text)")
+        #expect(try await stack.manifest(fileId: fileId) == nil)
     }
 
     @Test("a run interrupted with Ctrl-C resumes from its checkpoint and every file is done exactly once")

@@ -13,8 +13,10 @@ struct FileRecords: Sendable {
     /// With a folder per file, one listing tells which records exist, and only those are
     /// read (a new upload costs one request, not three).
     /// The listing is retried (and logged) like any storage call; when it still fails, each
-    /// record is read on its own.
-    static func read(fileId: String, sink: ObjectStoreSink, retry: RetryPolicy, logger: Logger) async -> FileRecords {
+    /// record is read on its own. A manifest or marker that cannot be read counts as none
+    /// (the file is processed, its starts counted from zero).
+    /// - Throws: when the tombstone cannot be read (`Tombstone.stored`).
+    static func read(fileId: String, sink: ObjectStoreSink, retry: RetryPolicy, logger: Logger) async throws(ObjectStorageError) -> FileRecords {
         let layout = sink.layout
         let reader = RecordReader(store: sink.store, bucket: sink.bucket)
         var listed: Set<String>?
@@ -29,7 +31,12 @@ struct FileRecords: Sendable {
         let present = listed
         async let manifest = read(ProcessedData.self, layout.manifestKey(fileId: fileId), present: present, reader: reader)
         async let marker = read(AttemptLedger.Marker.self, layout.attemptMarkerKey(fileId: fileId), present: present, reader: reader)
-        async let tombstone = read(Tombstone.self, layout.tombstoneKey(fileId: fileId), present: present, reader: reader)
+        let tombstone: Tombstone?
+        if let present, !present.contains(layout.tombstoneKey(fileId: fileId)) {
+            tombstone = nil
+        } else {
+            tombstone = try await Tombstone.stored(fileId: fileId, sink: sink, retry: retry, logger: logger)
+        }
         return await FileRecords(manifest: manifest, marker: marker, tombstone: tombstone)
     }
 

@@ -86,7 +86,14 @@ public struct JobRunner: Sendable {
         } catch {
             return try Self.outcome(of: error, job)
         }
-        let records = await FileRecords.read(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
+        let records: FileRecords
+        do {
+            records = try await FileRecords.read(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
+        } catch {
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
+            logger.error("cannot tell whether the file was deleted: not processed", metadata: ["error": "\(error)"])
+            return .failed(job, Tombstone.unreadable(error))
+        }
         let version = Tombstone.Version(etag: head.etag, sequencer: job.sequencer, lastModified: head.lastModified)
         if let tombstone = records.tombstone, !tombstone.isSuperseded(by: version) {
             logger.info("deleted: not processed", metadata: ["deletedAt": "\(ManifestCoding.timestamp(tombstone.deletedAt))"])
@@ -227,7 +234,19 @@ public struct JobRunner: Sendable {
     ) async throws -> Outcome {
         let outputs = FileOutputs(store: store, bucket: sink.bucket, layout: sink.layout, retry: retryPolicy)
         let tombstoneKey = sink.layout.tombstoneKey(fileId: job.fileId)
-        if let tombstone = await RecordReader(store: store, bucket: sink.bucket).decode(Tombstone.self, key: tombstoneKey) {
+        // A deletion may have come while the job ran: when that cannot be told, what the job
+        // wrote stays, and the result says it failed (retryable), so it is done again.
+        let tombstone: Tombstone?
+        do {
+            tombstone = try await Tombstone.stored(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
+        } catch {
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
+            logger.error("cannot tell whether the file was deleted while it was processed", metadata: ["error": "\(error)"])
+            var failed = Outcome.failed(job, Tombstone.unreadable(error))
+            failed.ticket = outcome.ticket
+            return failed
+        }
+        if let tombstone {
             if !tombstone.isSuperseded(by: version) {
                 logger.notice("deleted while processing: removing this job's outputs")
                 let written = (try? await outputs.list(fileId: job.fileId, manifest: outcome.data)) ?? []

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import ObjectStorage
+import PipelineEngine
 
 /// What a deletion leaves beside a file's (removed) manifest: which version was deleted and
 /// when. A job for that version, or an older one, that finishes later must not bring the
@@ -46,6 +49,24 @@ public struct Tombstone: Codable, Sendable, Equatable {
     /// later); else the original's `Last-Modified` against the deletion's time (whole seconds,
     /// and the store's clock against mediad's); else an ETag other than the deleted one.
     /// Without any of these the version counts as the deleted one.
+    /// The file's tombstone, nil when it has none; retried like any storage call.
+    /// - Throws: the store's error when it still cannot tell: a job must then not go on as
+    ///   if the file had not been deleted.
+    static func stored(fileId: String, sink: ObjectStoreSink, retry: RetryPolicy, logger: Logger) async throws(ObjectStorageError) -> Tombstone? {
+        let reader = RecordReader(store: sink.store, bucket: sink.bucket)
+        let key = sink.layout.tombstoneKey(fileId: fileId)
+        return try await retry.retryingStorage(logger: logger, "reading the file's tombstone") { () async throws(ObjectStorageError) -> Tombstone? in
+            try await reader.decodeIfStored(Tombstone.self, key: key)
+        }
+    }
+
+    /// The failure of a job that cannot tell whether its file was deleted (retryable when
+    /// the store's error is).
+    static func unreadable(_ error: ObjectStorageError) -> ProcessingIssue {
+        StageFailure(.storeFailed, "cannot tell whether the file was deleted: its tombstone could not be read: \(error.description)", retryable: error.isRetryable)
+            .issue(stage: "job")
+    }
+
     public func isSuperseded(by version: Version) -> Bool {
         if let mine = sequencer, let theirs = version.sequencer {
             return Self.sequencer(theirs, isLaterThan: mine)
