@@ -35,13 +35,17 @@ extension RabbitMQDaemonSuite {
             for index in 0..<count {
                 try await harness.publish(try RabbitMQDaemonHarness.cloudEvent(fileId: "bp-\(index)", key: "in/bp-\(index % 10).jpg"))
             }
+            let queue = harness.configuration.amqpQueue, output = harness.configuration.amqpOutputQueue
+            // rabbitmqctl's counts of a quorum queue lag: an idle one can show 0 ready for
+            // seconds after 500 publishes, and the daemon drains it in about ten. Sampling
+            // starts once they show the backlog, or it could miss the whole run.
+            let counted = try await harness.waitForQueues(timeout: .seconds(60)) { $0[queue]?.ready == count }
+            #expect(counted, "rabbitmqctl shows the \(count) queued messages")
             // Prefetch = concurrency + queueDepth = 4.
             let process = try Self.serve(harness, ["--concurrency", "2", "--set", "queueDepth=2", "--set", "instance=bp"])
             defer { if process.isRunning { process.terminate() } }
-            let queue = harness.configuration.amqpQueue, output = harness.configuration.amqpOutputQueue
             var maxUnacked = 0, heldBack = false, baseline: Int?, peak = 0, answered = 0
-            // What rabbitmqctl said of the input queue, for the failure message: a loaded
-            // broker can leave a quorum queue's fields blank (-1 here).
+            // What rabbitmqctl said of the input queue (ready/unacked), for the failure message.
             var samples: [String] = []
             let deadline = ContinuousClock.now + .seconds(240)
             while answered < count, ContinuousClock.now < deadline, process.isRunning {
@@ -56,7 +60,7 @@ extension RabbitMQDaemonSuite {
                     if answered >= 100 { baseline = baseline ?? rss }
                     if baseline != nil { peak = max(peak, rss) }
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(250))
             }
             print("backpressure: \(count) messages, max unacked \(maxUnacked), resident \((baseline ?? 0) / 1024) MB after 100 files, peak \(peak / 1024) MB")
             #expect(answered == count, "every message answered")
