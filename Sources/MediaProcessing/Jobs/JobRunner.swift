@@ -90,9 +90,7 @@ public struct JobRunner: Sendable {
         do {
             records = try await FileRecords.read(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
         } catch {
-            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
-            logger.error("cannot tell whether the file was deleted: not processed", metadata: ["error": "\(error)"])
-            return .failed(job, Tombstone.unreadable(error))
+            return try Self.unreadableTombstone(error, job, logger: logger, "cannot tell whether the file was deleted: not processed")
         }
         let version = Tombstone.Version(etag: head.etag, sequencer: job.sequencer, lastModified: head.lastModified)
         if let tombstone = records.tombstone, !tombstone.isSuperseded(by: version) {
@@ -240,9 +238,7 @@ public struct JobRunner: Sendable {
         do {
             tombstone = try await Tombstone.stored(fileId: job.fileId, sink: sink, retry: retryPolicy, logger: logger)
         } catch {
-            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
-            logger.error("cannot tell whether the file was deleted while it was processed", metadata: ["error": "\(error)"])
-            var failed = Outcome.failed(job, Tombstone.unreadable(error))
+            var failed = try Self.unreadableTombstone(error, job, logger: logger, "cannot tell whether the file was deleted while it was processed")
             failed.ticket = outcome.ticket
             return failed
         }
@@ -294,6 +290,13 @@ public struct JobRunner: Sendable {
         } catch {
             logger.notice("cannot update the content index", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The outcome of a job whose tombstone could not be read; no outcome when cancelled.
+    private static func unreadableTombstone(_ error: ObjectStorageError, _ job: Job, logger: Logger, _ message: Logger.Message) throws -> Outcome {
+        if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
+        logger.error(message, metadata: ["error": "\(error)"])
+        return .failed(job, Tombstone.unreadable(error))
     }
 
     static func deleted(_ tombstone: Tombstone) -> ProcessingIssue {
