@@ -99,7 +99,7 @@ public struct DaemonApplication: Sendable {
 
     /// Releases what outlives the services: the S3 client's connections.
     public func shutdown() async {
-        daemon.jobs.processor.executor.shutdown()
+        await daemon.jobs.processor.executor.shutdown()
         if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
     }
 

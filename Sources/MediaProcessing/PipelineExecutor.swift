@@ -47,8 +47,9 @@ public protocol PipelineExecutor: Sendable {
     /// The worker processes' figures; nil when work runs in this process.
     var workerStatistics: WorkerSupervisor.Statistics? { get }
 
-    /// Stops what the executor started; work still running ends as cancelled.
-    func shutdown()
+    /// Stops what the executor started and waits for it to end; work still running ends as
+    /// cancelled.
+    func shutdown() async
 }
 
 /// Native work on the pool's own Dispatch threads.
@@ -80,7 +81,7 @@ public struct InProcessExecutor: PipelineExecutor {
 
     public var workerStatistics: WorkerSupervisor.Statistics? { nil }
 
-    public func shutdown() {}
+    public func shutdown() async {}
 }
 
 /// Native work in supervised `mediad worker` processes, one job per worker at a time.
@@ -142,8 +143,8 @@ public struct ProcessExecutor: PipelineExecutor {
 
     public var workerStatistics: WorkerSupervisor.Statistics? { supervisor.statistics }
 
-    public func shutdown() {
-        supervisor.shutdown()
+    public func shutdown() async {
+        await supervisor.shutdown()
     }
 
     /// CPU seconds a job may burn: every stage at full use of its timeout, on up to four

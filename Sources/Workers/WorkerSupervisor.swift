@@ -142,16 +142,34 @@ public final class WorkerSupervisor: Sendable {
         }
     }
 
-    /// Kills every worker; jobs still running end as cancelled.
-    public func shutdown() {
-        let workers = state.withLock { state -> [WorkerProcess] in
+    /// Stops every worker and waits, at most `grace`, until each one is reaped: no worker
+    /// outlives the command, and the workers' CPU time counts in this process's own (what
+    /// `time mediad process` and container accounting show). Idle workers are asked to exit;
+    /// running ones are killed and their jobs end as cancelled.
+    public func shutdown(grace: Duration = .seconds(1)) async {
+        let (idle, busy) = state.withLock { state -> ([WorkerProcess], [WorkerProcess]) in
             state.stopped = true
-            let all = state.idle + Array(state.busy.values)
+            let idle = state.idle
             state.idle = []
-            return all
+            return (idle, Array(state.busy.values))
         }
-        for worker in workers { worker.kill(because: .cancelled) }
+        for worker in idle { worker.retire() }
+        for worker in busy { worker.kill(because: .cancelled) }
         spawner.stop()
+        let workers = idle + busy
+        // Detached: a cancelled caller's `Task.sleep` would return at once and spin.
+        await Task.detached {
+            await Self.waitUntilReaped(workers, for: grace)
+            for worker in workers { worker.kill(because: .cancelled) }
+            await Self.waitUntilReaped(workers, for: .milliseconds(500))
+        }.value
+    }
+
+    private static func waitUntilReaped(_ workers: [WorkerProcess], for timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while workers.contains(where: \.isAlive), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     public var statistics: Statistics {

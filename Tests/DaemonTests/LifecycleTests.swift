@@ -201,11 +201,11 @@ struct LifecycleTests {
             #expect(outcome.data.status == .failed && outcome.data.errors.map(\.code) == ["file_deleted"], "\(outcome.data.errors)")
             #expect(try await Self.keys(store, under: "derived/elsewhere/") == ["derived/elsewhere/_deleted.json"])
         } catch {
-            jobs.processor.executor.shutdown()
+            await jobs.processor.executor.shutdown()
             if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
             throw error
         }
-        jobs.processor.executor.shutdown()
+        await jobs.processor.executor.shutdown()
         if let s3 = store as? S3ObjectStore { try? await s3.shutdown() }
     }
 

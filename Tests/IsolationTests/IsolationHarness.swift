@@ -45,8 +45,10 @@ struct IsolationHarness {
         throw WaitTimeout(description: "no worker reached stage '\(stage)' within \(timeout)")
     }
 
+    /// For `defer`: the workers are stopped in the background.
     func stop() {
-        executor.shutdown()
+        let executor = self.executor
+        Task { await executor.shutdown() }
         try? FileManager.default.removeItem(at: out)
     }
 }

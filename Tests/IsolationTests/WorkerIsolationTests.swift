@@ -149,6 +149,28 @@ struct WorkerIsolationTests {
         #expect(harness.supervisor.statistics.crashed == 0)
     }
 
+    @Test("shutdown stops idle and running workers and returns only once each is reaped (their CPU time is the command's)")
+    func shutdownReapsWorkers() async throws {
+        let harness = try IsolationHarness(slots: 2)
+        let video = try GeneratedMedia.slowVideo()
+        let running = Task { try await harness.process(video) }
+        let busy = try await harness.worker(in: "transcode")
+        let photo = try await harness.process(TestPaths.image("exif-rich.jpg"))
+        #expect(photo.status == .succeeded, "\(photo.errors)")
+        let pids = harness.supervisor.workerPIDs
+        #expect(pids.count == 2 && pids.contains(busy), "\(pids)")
+
+        let started = ContinuousClock.now
+        await harness.executor.shutdown()
+        #expect(started.duration(to: .now) < .seconds(2))
+        for pid in pids {
+            // Reaped: not even a zombie is left.
+            #expect(kill(pid, 0) == -1 && errno == ESRCH, "worker \(pid) still exists after shutdown")
+        }
+        await #expect(throws: CancellationError.self) { _ = try await running.value }
+        try? FileManager.default.removeItem(at: harness.out)
+    }
+
     @Test("a malformed frame is a protocol error, never a crash of the reader")
     func malformedFrames() throws {
         for bytes: [UInt8] in [

@@ -54,8 +54,12 @@ public final class MediaDaemon: Service, Sendable {
 
     public func run() async throws {
         await jobs.processor.executor.start()
-        defer { jobs.processor.executor.shutdown() }
-        try await transport.start()
+        do {
+            try await transport.start()
+        } catch {
+            await jobs.processor.executor.shutdown()
+            throw error
+        }
         logger.info("consuming", metadata: ["transport": "\(transport.summary)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -75,6 +79,7 @@ public final class MediaDaemon: Service, Sendable {
             self.stop()
         }
         await transport.close()
+        await jobs.processor.executor.shutdown()
         logger.info("stopped")
     }
 

@@ -95,22 +95,27 @@ struct ProcessCommand: AsyncParsableCommand {
         case .process: ProcessExecutor(pool: pool, pipelines: pipelines, logger: logger)
         case .none: InProcessExecutor(pool: pool, registry: StandardStages.registry())
         }
-        defer { executor.shutdown() }
         let processor = MediaProcessor(pipelines: pipelines, executor: executor, logger: logger)
         let report = ProcessReport(json: json, outDescription: shownOut)
         let started = ContinuousClock.now
         let pipelineOverride = pipeline
 
-        try await withThrowingTaskGroup(of: (SourceFile, ProcessedData).self) { group in
-            for file in files {
-                group.addTask {
-                    (file, try await Self.process(file, processor: processor, sink: sink, store: store, pipelineOverride: pipelineOverride))
+        do {
+            try await withThrowingTaskGroup(of: (SourceFile, ProcessedData).self) { group in
+                for file in files {
+                    group.addTask {
+                        (file, try await Self.process(file, processor: processor, sink: sink, store: store, pipelineOverride: pipelineOverride))
+                    }
+                }
+                for try await (file, data) in group {
+                    try report.add(data, for: file)
                 }
             }
-            for try await (file, data) in group {
-                try report.add(data, for: file)
-            }
+        } catch {
+            await executor.shutdown()
+            throw error
         }
+        await executor.shutdown()
         report.finish(elapsed: started.duration(to: .now))
         if report.failures > 0 { throw ExitCode(1) }
     }

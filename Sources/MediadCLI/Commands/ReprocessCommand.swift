@@ -104,7 +104,18 @@ struct ReprocessCommand: AsyncParsableCommand {
             printError("invalid pipeline: \(error)")
             throw ExitCode(2)
         }
-        defer { jobs.processor.executor.shutdown() }
+        do {
+            try await execute(selection, jobs: jobs, configuration: configuration, store: store, logger: logger)
+        } catch {
+            await jobs.processor.executor.shutdown()
+            throw error
+        }
+        await jobs.processor.executor.shutdown()
+    }
+
+    private func execute(
+        _ selection: ReprocessSelection, jobs: JobRunner, configuration: DaemonConfiguration, store: any ObjectStore, logger: Logger
+    ) async throws {
         let publisher = (publish || emit) && !dryRun ? try await makePublisher(configuration, logger: logger) : nil
         let mode: ReprocessRunner.Mode = if publish, let publisher {
             .publishing(to: publisher)
