@@ -34,6 +34,26 @@ int mediad_vips_thumbnail_image(VipsImage *in, VipsImage **out, const mediad_thu
     return vips_thumbnail_image(in, out, o->width, THUMBNAIL_OPTIONS(o), NULL);
 }
 
+int mediad_vips_resize_to(VipsImage *in, VipsImage **out, int width, int height) {
+    double hscale = (double)width / in->Xsize;
+    double vscale = (double)height / in->Ysize;
+    if (!vips_image_hasalpha(in)) {
+        return vips_resize(in, out, hscale, "vscale", vscale, "gap", 0.0, "kernel", VIPS_KERNEL_LANCZOS3, NULL);
+    }
+    VipsImage *premultiplied = NULL, *resized = NULL, *straight = NULL;
+    int result = -1;
+    if (!vips_premultiply(in, &premultiplied, NULL) &&
+        !vips_resize(premultiplied, &resized, hscale, "vscale", vscale, "gap", 0.0, "kernel", VIPS_KERNEL_LANCZOS3, NULL) &&
+        !vips_unpremultiply(resized, &straight, NULL) &&
+        !vips_cast(straight, out, in->BandFmt, NULL)) {
+        result = 0;
+    }
+    if (premultiplied) g_object_unref(premultiplied);
+    if (resized) g_object_unref(resized);
+    if (straight) g_object_unref(straight);
+    return result;
+}
+
 int mediad_vips_jpegsave(VipsImage *in, const char *filename, int quality, int strip, int interlace) {
     return vips_jpegsave(in, filename, "Q", quality, "strip", strip, "interlace", interlace,
                          "optimize_coding", TRUE, NULL);

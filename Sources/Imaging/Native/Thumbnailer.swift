@@ -25,10 +25,17 @@ enum Thumbnailer {
     }
 
     /// A smaller image from an already rendered (oriented, converted) one: no second decode.
-    static func derive(from base: VipsImageHandle, request: ThumbnailRequest) throws(StageFailure) -> VipsImageHandle {
-        // The base is already oriented and in the output's colour space.
+    /// `size` is the scaled source the request takes its output from (`sourceSize`), computed
+    /// from the original's display size so that it matches a render straight from the file.
+    static func derive(from base: VipsImageHandle, size: (width: Int, height: Int), request: ThumbnailRequest) throws(StageFailure) -> VipsImageHandle {
+        var scaled = base
+        if size.width != base.width || size.height != base.height {
+            scaled = try base.derive("resizing the rendered image") { mediad_vips_resize_to($0, $1, Int32(size.width), Int32(size.height)) }
+        }
+        guard request.crop != nil else { return scaled }
+        // The base is already oriented and in the output's colour space: only the crop is left.
         var options = request.options(colour: .keep, rotate: false, failOn: .none)
-        return try base.derive("resizing the rendered image") { mediad_vips_thumbnail_image($0, $1, &options) }
+        return try scaled.derive("cropping the rendered image") { mediad_vips_thumbnail_image($0, $1, &options) }
     }
 
     /// Metadata fields that must never reach an output: EXIF (with GPS), XMP, IPTC, maker

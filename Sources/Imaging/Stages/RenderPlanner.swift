@@ -51,7 +51,7 @@ enum RenderPlanner {
         if render.request.crop == nil, abs(source.width - target.width) <= 1, abs(source.height - target.height) <= 1 {
             return source
         }
-        let derived = try Thumbnailer.derive(from: source, request: render.request)
+        let derived = try Thumbnailer.derive(from: source, size: needed, request: render.request)
         // A later, smaller render (the placeholder after a 250-px thumbnail) starts from this
         // one instead of the large base: keep it in memory when anything smaller follows.
         let targetPixels = target.width * target.height
