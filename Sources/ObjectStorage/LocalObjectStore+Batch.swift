@@ -56,7 +56,7 @@ extension LocalObjectStore {
                     }
                     try? FileManager.default.removeItem(atPath: temporary)
                 }
-                let copied = try Self.copy(from: sourcePath, to: temporary, sync: true)
+                let copied = try LocalFileIO.copy(from: sourcePath, to: temporary, sync: true)
                 guard copied.size == info.size, copied.md5 == info.etag else {
                     throw ObjectStorageError(.integrity, "\(source) changed while being copied", isRetryable: true)
                 }

@@ -26,7 +26,7 @@ extension LocalObjectStore {
                 try FileManager.default.createDirectory(
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
                 let before = LocalETagMemo.Identity(ofFile: path)
-                let copied = try Self.copy(from: path, to: temporary, sync: false, knownMD5: knownETag, sha256: true)
+                let copied = try LocalFileIO.copy(from: path, to: temporary, sync: false, knownMD5: knownETag, sha256: true)
                 info.sha256 = copied.sha256
                 guard let before, copied.size == info.size, LocalETagMemo.Identity(ofFile: path) == before else {
                     throw ObjectStorageError(.integrity, "\(bucket)/\(key) changed while being read", isRetryable: true)
@@ -54,7 +54,7 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("put \(bucket)/\(key)") {
             try store.store(bucket: bucket, key: key, options: options) { temporary in
-                let copied = try Self.copy(from: file.path, to: temporary, sync: true)
+                let copied = try LocalFileIO.copy(from: file.path, to: temporary, sync: true)
                 return (copied.size, copied.md5)
             }
         }
@@ -68,9 +68,7 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("put \(bucket)/\(key)") {
             try store.store(bucket: bucket, key: key, options: options) { temporary in
-                let data = Data(bytes)
-                try data.write(to: URL(fileURLWithPath: temporary))
-                return (Int64(bytes.count), S3Encoding.hex(Insecure.MD5.hash(data: data)))
+                (Int64(bytes.count), try LocalFileIO.write(bytes, to: temporary))
             }
         }
     }
@@ -112,31 +110,6 @@ extension LocalObjectStore {
             try? manager.removeItem(atPath: temporary)
             throw error
         }
-    }
-
-    /// Copies a file in chunks, hashing as it goes (MD5 for the ETag, unless the caller knows
-    /// it already; SHA-256 too when asked); `sync` makes the copy durable.
-    static func copy(
-        from source: String, to destination: String, sync: Bool, knownMD5: String? = nil, sha256: Bool = false
-    ) throws -> (size: Int64, md5: String, sha256: String?) {
-        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
-        defer { try? input.close() }
-        guard FileManager.default.createFile(atPath: destination, contents: nil) else {
-            throw ObjectStorageError(.fileSystem, "cannot create \(destination)")
-        }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
-        defer { try? output.close() }
-        var md5 = knownMD5 == nil ? Insecure.MD5() : nil
-        var content = sha256 ? SHA256() : nil
-        var size: Int64 = 0
-        while let chunk = try input.read(upToCount: BlockingIO.chunkSize), !chunk.isEmpty {
-            md5?.update(data: chunk)
-            content?.update(data: chunk)
-            try output.write(contentsOf: chunk)
-            size += Int64(chunk.count)
-        }
-        if sync { try output.synchronize() }
-        return (size, md5.map { S3Encoding.hex($0.finalize()) } ?? knownMD5 ?? "", content.map { S3Encoding.hex($0.finalize()) })
     }
 
     /// rename(2), replacing the destination atomically.

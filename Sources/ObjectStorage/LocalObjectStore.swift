@@ -107,7 +107,7 @@ public struct LocalObjectStore: ObjectStore {
     /// The MD5 of a file without a sidecar, remembered while the file stays as it was read.
     func hashRemembering(_ path: String) throws -> String {
         let identity = LocalETagMemo.Identity(ofFile: path)
-        let etag = try Self.md5Hex(ofFile: path)
+        let etag = try LocalFileIO.md5Hex(ofFile: path)
         if let identity, LocalETagMemo.Identity(ofFile: path) == identity {
             etagMemo.remember(etag, ofFile: path, identity: identity)
         }
@@ -125,16 +125,6 @@ public struct LocalObjectStore: ObjectStore {
     func isRegularFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-    }
-
-    static func md5Hex(ofFile path: String) throws -> String {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var md5 = Insecure.MD5()
-        while let chunk = try handle.read(upToCount: BlockingIO.chunkSize), !chunk.isEmpty {
-            md5.update(data: chunk)
-        }
-        return S3Encoding.hex(md5.finalize())
     }
 
     // MARK: - Validation
