@@ -13,7 +13,8 @@ let package = Package(
     name: "mediad",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "mediad", targets: ["mediad"])
+        .executable(name: "mediad", targets: ["mediad"]),
+        .executable(name: "mediad-native", targets: ["mediad-native"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -113,7 +114,13 @@ let package = Package(
         ),
         .target(
             name: "MediaProcessing",
-            dependencies: ["PipelineEngine", "Imaging", "Video", "ObjectStorage", "Workers", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineEngine", "ObjectStorage", "Workers", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The native stages: linked into `mediad-native` (the binary workers run), never into `mediad`.
+        .target(
+            name: "NativeStages",
+            dependencies: ["MediaProcessing", "Imaging", "Video", "PipelineEngine"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -152,6 +159,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "mediad", dependencies: ["MediadCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "mediad-native", dependencies: ["MediadCLI", "MediaProcessing", "NativeStages"], swiftSettings: swiftSettings),
 
         // MARK: Tests.
         .target(
@@ -163,7 +171,7 @@ let package = Package(
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "MediadTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ImagingTests",
-            dependencies: ["Imaging", "PipelineEngine", "MediaProcessing", "MediadTestSupport"],
+            dependencies: ["Imaging", "PipelineEngine", "MediaProcessing", "NativeStages", "MediadTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -200,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Events", "MediaProcessing", "ObjectStorage", "PipelineEngine", "Kafka", "AMQP", "MediadTestSupport",
+                "Daemon", "Events", "MediaProcessing", "NativeStages", "ObjectStorage", "PipelineEngine", "Kafka", "AMQP", "MediadTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

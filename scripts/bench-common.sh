@@ -6,7 +6,7 @@ bench_build() {
   scripts/setup.sh --test >/dev/null
   echo "bench: building mediad (release)"
   local scratch=(${BENCH_SCRATCH_PATH:+--scratch-path "$BENCH_SCRATCH_PATH"})
-  swift build -c release --product mediad "${scratch[@]}" 2>&1 | { grep -E "error|Build" || true; }
+  swift build -c release "${scratch[@]}" 2>&1 | { grep -E "error|Build" || true; }
   mediad=$(swift build -c release "${scratch[@]}" --show-bin-path)/mediad
 }
 

@@ -46,7 +46,7 @@ fi
 py="$venv/bin/python"
 
 if [[ -z "$mediad" ]]; then
-    (cd "$root" && swift build -c release --product mediad 2>&1 | grep -E "error|warning: unre" || true)
+    (cd "$root" && swift build -c release 2>&1 | grep -E "error|warning: unre" || true)
     mediad="$root/.build/release/mediad"
 fi
 [[ -x "$mediad" ]] || { echo "no mediad binary at $mediad" >&2; exit 2; }

@@ -17,7 +17,7 @@ done
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=12240x8160,noise=alls=18:allf=t" -frames:v 1 -q:v 3 "$work/big/pano-100mp.jpg"
 
 echo "bench: building mediad (release)"
-swift build -c release --product mediad 2>&1 | { grep -E "error|Compiling mediad|Build" || true; }
+swift build -c release 2>&1 | { grep -E "error|Compiling mediad|Build" || true; }
 mediad=$(swift build -c release --show-bin-path)/mediad
 
 cat > "$work/pipelines/bench.yaml" <<'YAML'

@@ -26,7 +26,7 @@ PARALLEL="${PARALLEL:-8}"
 
 if [[ -z "${MEDIAD_BIN:-}" ]]; then
     echo "building mediad (release)..." >&2
-    swift build --package-path "$root" -c release --product mediad >&2
+    swift build --package-path "$root" -c release >&2
     MEDIAD_BIN="$(swift build --package-path "$root" -c release --show-bin-path)/mediad"
 fi
 if ! "$MEDIAD_BIN" storage cp --help >/dev/null 2>&1; then

@@ -9,7 +9,7 @@
 # 30 s and 120 s; poster under 0.3 s.
 #
 # Usage: scripts/bench-video.sh [--keep] [--durations "30 120"] [--mediad PATH]
-#   MEDIAD=path overrides the binary (default: build with `swift build -c release --product mediad`).
+#   MEDIAD=path overrides the binary (default: build with `swift build -c release`).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,7 +30,7 @@ for tool in ffmpeg ffprobe /usr/bin/time python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
 if [[ -z "$mediad" ]]; then
-    (cd "$root" && swift build -c release --product mediad >/dev/null)
+    (cd "$root" && swift build -c release >/dev/null)
     mediad="$root/.build/release/mediad"
 fi
 [[ -x "$mediad" ]] || { echo "no mediad binary at $mediad" >&2; exit 2; }

@@ -26,7 +26,7 @@ brokers=127.0.0.1:$kafka_port
 
 scripts/setup.sh --test
 echo "stack: building mediad"
-swift build --product mediad 2>&1 | { grep -vE "prohibited flag|unhandled; explicitly declare|^\[[0-9]+/[0-9]+\]" || true; }
+swift build 2>&1 | { grep -vE "prohibited flag|unhandled; explicitly declare|^\[[0-9]+/[0-9]+\]" || true; }
 mediad=$(swift build --show-bin-path)/mediad
 
 for port in "$kafka_port" "$s3_port" "$http_port"; do

@@ -108,10 +108,9 @@ public struct DaemonApplication: Sendable {
     /// - Throws: `PipelineConfigError` for invalid pipelines.
     public static func makeJobRunner(configuration: DaemonConfiguration, store: any ObjectStore, logger: Logger) throws -> JobRunner {
         let pipelines = try PipelineLoader.loadDirectory(URL(fileURLWithPath: configuration.pipelines))
-        try StandardStages.prepare(for: pipelines)
         let pool = WorkerPool(slots: configuration.concurrency, queueDepth: configuration.effectiveQueueDepth, label: "mediad.workers")
         let processor = MediaProcessor(
-            pipelines: pipelines, executor: makeExecutor(configuration: configuration, pipelines: pipelines, pool: pool, logger: logger),
+            pipelines: pipelines, executor: try makeExecutor(configuration: configuration, pipelines: pipelines, pool: pool, logger: logger),
             logger: logger, scratchDirectory: URL(fileURLWithPath: configuration.scratchDirectory))
         return JobRunner(
             processor: processor, store: store,
@@ -124,9 +123,13 @@ public struct DaemonApplication: Sendable {
     }
 
     /// Worker processes (`isolation: process`) or the pool's threads (`none`).
-    public static func makeExecutor(configuration: DaemonConfiguration, pipelines: PipelineSet, pool: WorkerPool, logger: Logger) -> any PipelineExecutor {
+    /// - Throws: `StageFailure` when `none` is asked of a binary without the native stages
+    ///   that cannot hand itself over to `mediad-native`.
+    public static func makeExecutor(configuration: DaemonConfiguration, pipelines: PipelineSet, pool: WorkerPool, logger: Logger) throws -> any PipelineExecutor {
         guard configuration.isolation == Isolation.process.rawValue else {
-            return InProcessExecutor(pool: pool, registry: StandardStages.registry())
+            let stages = try LinkedStages.requireOrHandOver()
+            try stages.prepare(pipelines)
+            return InProcessExecutor(pool: pool, registry: stages.registry())
         }
         return ProcessExecutor(
             pool: pool, pipelines: pipelines, executable: configuration.workerExecutable, maxJobsPerWorker: configuration.workerMaxJobs,

@@ -11,7 +11,7 @@ import Synchronization
 /// runs past its timeout costs its job and its worker, never the daemon or its slot.
 public final class WorkerSupervisor: Sendable {
     public struct Configuration: Sendable {
-        /// The `mediad` binary the workers run (`mediad worker`).
+        /// The binary the workers run (`mediad-native worker`).
         public var executable: String
         /// Workers kept ready (the pool's slots: more never run at once).
         public var workers: Int
@@ -87,12 +87,20 @@ public final class WorkerSupervisor: Sendable {
         return environment
     }
 
-    /// The `mediad` binary: this process when it is mediad, else the one beside it (tests
-    /// run from a test bundle next to the built `mediad`).
+    /// The binary that links the native stages (`mediad` itself does not).
+    public static let nativeExecutableName = "mediad-native"
+
+    /// The binary workers run, `mediad-native`: this process when it is that binary, else the
+    /// one beside it (beside `mediad`, or beside the test bundle).
     public static func defaultExecutable() -> String {
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        if URL(fileURLWithPath: own).lastPathComponent == "mediad" { return own }
-        return URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("mediad").path
+        let own = URL(fileURLWithPath: ownExecutable())
+        if own.lastPathComponent == nativeExecutableName { return own.path }
+        return own.deletingLastPathComponent().appendingPathComponent(nativeExecutableName).path
+    }
+
+    /// The running binary's path.
+    public static func ownExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Starts the workers ahead of the first job, so a job never pays a start-up.

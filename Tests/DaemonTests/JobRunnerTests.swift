@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Logging
 import MediaProcessing
+import NativeStages
 import MediadTestSupport
 import ObjectStorage
 import PipelineEngine

@@ -22,6 +22,11 @@ enum Deployment {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediad")
     }
 
+    /// `mediad-native`, the same commands with the native stages (what workers run).
+    static var nativeBinary: URL {
+        mediadBinary.deletingLastPathComponent().appendingPathComponent("mediad-native")
+    }
+
     static func text(_ url: URL) throws -> String {
         try String(contentsOf: url, encoding: .utf8)
     }

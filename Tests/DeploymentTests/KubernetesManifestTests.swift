@@ -382,7 +382,7 @@ struct KubernetesManifestTests {
         let readme = try Deployment.text(Self.readme)
         for phrase in [
             "kubectl apply -k docker/kubernetes", "security.protocol", "sasl.mechanisms", "sasl.username", "sasl.password", "ssl.ca.location",
-            "kubectl -n mediad rollout status", "/readyz", "mediad_consumer_lag", "lagThreshold", "mediad worker", "limits.maxMemory",
+            "kubectl -n mediad rollout status", "/readyz", "mediad_consumer_lag", "lagThreshold", "mediad-native worker", "limits.maxMemory",
         ] {
             #expect(readme.contains(phrase), "docker/kubernetes/README.md mentions \(phrase)")
         }

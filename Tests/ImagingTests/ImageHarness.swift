@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaProcessing
+import NativeStages
 import MediadTestSupport
 import PipelineEngine
 

@@ -25,7 +25,7 @@ struct IsolationHarness {
         var logger = Logger(label: "test.isolation")
         logger.logLevel = .critical
         executor = ProcessExecutor(
-            pool: WorkerPool(slots: slots), pipelines: pipelines, executable: MediadBinary.executable.path,
+            pool: WorkerPool(slots: slots), pipelines: pipelines, executable: MediadBinary.native.path,
             maxJobsPerWorker: maxJobsPerWorker, maxCrashes: maxCrashes, logger: logger)
         out = try TestPaths.temporaryDirectory("isolation")
         processor = MediaProcessor(pipelines: pipelines, executor: executor, logger: logger)

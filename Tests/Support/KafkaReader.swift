@@ -74,6 +74,11 @@ public enum MediadBinary {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediad")
     }
 
+    /// `mediad-native`: the same commands with the native stages linked in (what workers run).
+    public static var native: URL {
+        executable.deletingLastPathComponent().appendingPathComponent("mediad-native")
+    }
+
     /// - Throws: `CommandError` when the binary is not built.
     public static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL = TestPaths.root) throws -> CommandResult {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {

@@ -38,7 +38,7 @@ public enum Settings {
         .duration("shutdownTimeout", "On SIGTERM, how long in-flight jobs may run before they are cancelled.", \.shutdownTimeout),
         .string("scratchDirectory", "Where originals are downloaded while a job runs.", \.scratchDirectory),
         .choice("isolation", "Where native work runs: process (supervised worker processes) or none (threads of the daemon)", ["process", "none"], \.isolation),
-        .optional("workerExecutable", "The mediad binary worker processes run (default: the running one).", \.workerExecutable),
+        .optional("workerExecutable", "The binary worker processes run (default: mediad-native beside the running mediad).", \.workerExecutable),
         .integer("workerMaxJobs", "Jobs after which a worker process is replaced.", range: 1...1_000_000, \.workerMaxJobs),
         .integer("workerRecycleMemoryMB", "Resident memory (MB) above which a worker is replaced after its job.", range: 64...1_048_576, \.workerRecycleMemoryMB),
         .integer("maxCrashes", "Worker crashes (and daemon deaths) a file may cause before it fails for good (worker_crashed, poison_file).", range: 1...100, \.maxCrashes),

@@ -56,7 +56,7 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("no pipeline named '\(pipeline)'; known: \(pipelines.definitions.map(\.name).joined(separator: ", "))")
         }
         // Native libraries start where the work runs: in the workers, or here.
-        if isolation == .none { try StandardStages.prepare(for: pipelines) }
+        if isolation == .none { try LinkedStages.requireOrHandOver().prepare(pipelines) }
 
         let locations = try sources.map { try ObjectLocation.parse($0) }
         let destination = try ObjectLocation.parse(out)
@@ -93,7 +93,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let pool = WorkerPool(slots: concurrency)
         let executor: any PipelineExecutor = switch isolation {
         case .process: ProcessExecutor(pool: pool, pipelines: pipelines, logger: logger)
-        case .none: InProcessExecutor(pool: pool, registry: StandardStages.registry())
+        case .none: InProcessExecutor(pool: pool, registry: try LinkedStages.requireOrHandOver().registry())
         }
         let processor = MediaProcessor(pipelines: pipelines, executor: executor, logger: logger)
         let report = ProcessReport(json: json, outDescription: shownOut)

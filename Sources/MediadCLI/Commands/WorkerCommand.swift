@@ -5,7 +5,8 @@ import MediaProcessing
 import PipelineEngine
 import Workers
 
-/// `mediad worker`: the child process that runs native media work for a parent mediad.
+/// `mediad-native worker`: the child process that runs native media work for a parent mediad
+/// (`mediad worker` hands itself over to `mediad-native`).
 /// Not for people: the parent starts it with a channel on fd 3.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,10 +30,17 @@ struct WorkerCommand: ParsableCommand {
         LoggingBootstrap.once(level: logLevel)
         var logger = Logger(label: "mediad.worker")
         logger.logLevel = logLevel
-        let runner = PipelineRunner(registry: StandardStages.registry())
+        let stages: LinkedStages.Stages
+        do {
+            stages = try LinkedStages.requireOrHandOver()
+        } catch {
+            logger.critical("cannot run native stages", metadata: ["error": "\(error)"])
+            return 70
+        }
+        let runner = PipelineRunner(registry: stages.registry())
         let host = WorkerHost(
             memoryCeiling: memoryCeiling, logger: logger,
-            prepare: { pipeline in try StandardStages.prepare(for: PipelineSet([pipeline])) },
+            prepare: { pipeline in try stages.prepare(PipelineSet([pipeline])) },
             execute: { job, pipeline, onStage in
                 let context = JobContext(
                     file: URL(fileURLWithPath: job.file), size: job.size, sniffed: job.sniffed, pipeline: pipeline,

@@ -1,8 +1,10 @@
 import Imaging
+import MediaProcessing
 import PipelineEngine
 import Video
 
-/// The stage implementations this build of mediad ships.
+/// The stage implementations this build of mediad ships: the checksums, and the native
+/// stages over libvips, libexif and FFmpeg. Only `mediad-native` (and the tests) link them.
 public enum StandardStages {
     public static func registry() -> StageRegistry {
         var registry = StageRegistry()
@@ -16,5 +18,10 @@ public enum StandardStages {
     /// - Throws: `StageFailure` if a native library cannot start.
     public static func prepare(for pipelines: PipelineSet) throws {
         try ImagingStages.prepare(for: pipelines)
+    }
+
+    /// The stages as `LinkedStages` takes them.
+    public static var linked: LinkedStages.Stages {
+        LinkedStages.Stages(registry: { registry() }, prepare: { try prepare(for: $0) })
     }
 }
