@@ -131,7 +131,7 @@ public struct DaemonApplication: Sendable {
             try stages.prepare(pipelines)
             return InProcessExecutor(pool: pool, registry: stages.registry())
         }
-        return ProcessExecutor(
+        return try ProcessExecutor(
             pool: pool, pipelines: pipelines, executable: configuration.workerExecutable, maxJobsPerWorker: configuration.workerMaxJobs,
             recycleResidentBytes: Int64(configuration.workerRecycleMemoryMB) << 20, maxCrashes: configuration.maxCrashes, logger: logger)
     }

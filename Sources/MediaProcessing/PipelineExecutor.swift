@@ -95,14 +95,22 @@ public struct ProcessExecutor: PipelineExecutor {
     }
 
     /// One worker per slot, able to run every pipeline of `pipelines`.
-    /// - Parameter executable: the `mediad` binary (default: the running one).
+    /// - Parameter executable: the binary workers run (default: `mediad-native` beside this one).
+    /// - Throws: `StageFailure(.internalError)` when that binary is missing: a broken install
+    ///   stops the command at once instead of failing every job it takes.
     public init(
         pool: WorkerPool, pipelines: PipelineSet, executable: String? = nil, maxJobsPerWorker: Int = 500,
         recycleResidentBytes: Int64 = 512 << 20, maxCrashes: Int = 2, logger: Logger
-    ) {
+    ) throws(StageFailure) {
+        let executable = executable ?? WorkerSupervisor.defaultExecutable()
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw StageFailure(
+                .internalError,
+                "worker processes run \(executable), which is missing or not executable: install \(WorkerSupervisor.nativeExecutableName) beside mediad, or set workerExecutable")
+        }
         let supervisor = WorkerSupervisor(
             configuration: .init(
-                executable: executable ?? WorkerSupervisor.defaultExecutable(), workers: pool.slots,
+                executable: executable, workers: pool.slots,
                 maxJobsPerWorker: maxJobsPerWorker, maxResidentBytes: recycleResidentBytes,
                 memoryCeiling: pipelines.definitions.map(\.limits.maxMemory).max() ?? PipelineLimits.defaultMaxMemory,
                 maxCrashes: maxCrashes),

@@ -24,7 +24,7 @@ struct IsolationHarness {
         let pipelines = PipelineSet(definitions)
         var logger = Logger(label: "test.isolation")
         logger.logLevel = .critical
-        executor = ProcessExecutor(
+        executor = try ProcessExecutor(
             pool: WorkerPool(slots: slots), pipelines: pipelines, executable: MediadBinary.native.path,
             maxJobsPerWorker: maxJobsPerWorker, maxCrashes: maxCrashes, logger: logger)
         out = try TestPaths.temporaryDirectory("isolation")

@@ -7,6 +7,22 @@ typealias Mediad = MediadBinary
 
 @Suite("mediad process, end to end", .serialized)
 struct ProcessCommandTests {
+    @Test("mediad installed without mediad-native says so and exits before any job; isolation: none says so too")
+    func withoutNativeBinary() throws {
+        let alone = try TestPaths.temporaryDirectory("alone")
+        defer { try? FileManager.default.removeItem(at: alone) }
+        let binary = alone.appendingPathComponent("mediad")
+        try FileManager.default.copyItem(at: Mediad.executable, to: binary)
+        let out = alone.appendingPathComponent("out")
+        for isolation in ["process", "none"] {
+            let result = try Command.run(
+                [binary.path, "process", TestPaths.image("exif-rich.jpg").path, "--out", out.path, "--isolation", isolation],
+                currentDirectory: TestPaths.root)
+            #expect(result.status != 0 && result.stderr.contains("mediad-native"), "\(isolation): \(result.status) \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("exif-rich/manifest.json").path), "\(isolation) ran the job")
+        }
+    }
+
     @Test("every fixture gets a schema-valid manifest; hostile files fail and the exit code says so")
     func allFixtures() throws {
         let out = try TestPaths.temporaryDirectory("cli")

@@ -92,7 +92,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let logger = Logger(label: "mediad.process")
         let pool = WorkerPool(slots: concurrency)
         let executor: any PipelineExecutor = switch isolation {
-        case .process: ProcessExecutor(pool: pool, pipelines: pipelines, logger: logger)
+        case .process: try ProcessExecutor(pool: pool, pipelines: pipelines, logger: logger)
         case .none: InProcessExecutor(pool: pool, registry: try LinkedStages.requireOrHandOver().registry())
         }
         let processor = MediaProcessor(pipelines: pipelines, executor: executor, logger: logger)
