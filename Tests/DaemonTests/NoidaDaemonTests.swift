@@ -254,21 +254,33 @@ struct NoidaDaemonTests {
     @Test("noida-db SIGKILLed mid-stream and restarted on its port and data: the outcomes it lost break the idempotent producer, which is replaced; every event answered, commits at the end")
     func brokerCrash() async throws {
         let logs = LogRecorder(printLevel: .critical)
-        let daemon = try await DaemonHarness.onNoida(logs: logs)
-        try await daemon.withOutcomeWatcher { watcher in
-            _ = try await daemon.put(TestPaths.image("orientation-3.jpg"), key: "in/small.jpg")
-            let count = 80
-            var reports: [DeliveryReport] = []
-            for index in 0..<count {
+        // The events go in before the daemon starts, and over a second before, so that the
+        // broker has written them (it writes a second after it acknowledges): what the crash
+        // loses are the daemon's latest outcomes. Sent while the daemon ran, they were all
+        // answered before that second was out.
+        let noida = try await NoidaHarness.start()
+        let root = try TestPaths.temporaryDirectory("daemon")
+        let count = 120
+        let reports: [DeliveryReport]
+        do {
+            let store = LocalObjectStore(root: root)
+            try await store.createBucket("uploads")
+            _ = try await store.put(bucket: "uploads", key: "in/small.jpg", file: TestPaths.image("orientation-3.jpg"), options: PutOptions())
+            let configuration = DaemonConfiguration.testing(root: root, instance: "test")
+            try await noida.createTopics(configuration)
+            reports = try await Self.produce(count, to: configuration.topic, on: noida) { index in
                 let fileId = "crash-\(index)"
-                reports.append(try await daemon.send(DaemonHarness.cloudEvent(fileId: fileId, key: "in/small.jpg"), key: fileId, partition: Int32(index % Self.partitions)))
+                return (fileId, try DaemonHarness.cloudEvent(fileId: fileId, key: "in/small.jpg"))
             }
-            let produced = ContinuousClock.now
-            // Mid-stream, and over a second after the events were acknowledged, so that the
-            // broker has written them: what it loses are the daemon's latest outcomes.
-            try await waitUntil("some events answered", timeout: .seconds(60)) {
-                watcher.fileIds.count >= 10 && produced.duration(to: .now) > .milliseconds(1500)
-            }
+            try await Task.sleep(for: .milliseconds(1500))
+        } catch {
+            await noida.stop()
+            try? FileManager.default.removeItem(at: root)
+            throw error
+        }
+        let daemon = try await DaemonHarness.onNoida(noida, root: root, logs: logs)
+        try await daemon.withOutcomeWatcher { watcher in
+            try await waitUntil("some events answered", timeout: .seconds(60)) { watcher.fileIds.count >= 10 }
             try #require(watcher.fileIds.count < count, "still mid-stream when the broker is killed; send more events")
             await daemon.noida.kill()
             try await daemon.noida.restart()
@@ -286,6 +298,25 @@ struct NoidaDaemonTests {
             let fatal = logs.count("Kafka producer fatal error")
             #expect(logs.count("producer failed fatally; replaced by a new one") >= min(fatal, 1), "\(logs.lines.map(\.message).suffix(20))")
             if fatal == 0 { print("noida-db lost no acknowledged outcome in this crash: the producer had no fatal error to recover from") }
+        }
+    }
+
+    /// Produces `count` keyed records round-robin over the partitions, as a file service would.
+    static func produce(
+        _ count: Int, to topic: String, on noida: NoidaHarness, _ record: (Int) throws -> (key: String, value: [UInt8])
+    ) async throws -> [DeliveryReport] {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [noida.bootstrapServers]), logger: .quietKafka)
+        do {
+            var reports: [DeliveryReport] = []
+            for index in 0..<count {
+                let (key, value) = try record(index)
+                reports.append(try await producer.send(topic: topic, partition: Int32(index % partitions), key: Array(key.utf8), value: value))
+            }
+            await producer.close()
+            return reports
+        } catch {
+            await producer.close()
+            throw error
         }
     }
 
