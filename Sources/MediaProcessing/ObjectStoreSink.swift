@@ -3,7 +3,7 @@ import ObjectStorage
 import PipelineEngine
 
 /// Stores derivatives in an object store (S3, MinIO, or the local store) under a key
-/// template, and the manifest beside them (BRIEF §3).
+/// template (`DerivativeLayout`), and the manifest beside them.
 public struct ObjectStoreSink: DerivativeSink {
     public let store: any ObjectStore
     public let bucket: String
@@ -25,7 +25,7 @@ public struct ObjectStoreSink: DerivativeSink {
 
     public func store(file: URL, fileId: String, name: String, fileExtension: String, contentType: String) async throws -> StoredLocation {
         let key = key(fileId: fileId, name: name, fileExtension: fileExtension)
-        _ = try await store.put(bucket: bucket, key: key, file: file, options: PutOptions(contentType: contentType, cacheControl: Self.cacheControl))
+        _ = try await store.put(bucket: bucket, key: key, file: file, options: PutOptions(contentType: contentType, cacheControl: Self.cacheControl, linkable: true))
         return StoredLocation(bucket: bucket, key: key)
     }
 

@@ -54,6 +54,9 @@ extension LocalObjectStore {
         let store = self
         return try await BlockingIO.run("put \(bucket)/\(key)") {
             try store.store(bucket: bucket, key: key, options: options) { temporary in
+                if options.linkable, let linked = try LocalFileIO.link(file.path, to: temporary) {
+                    return (linked.size, linked.md5)
+                }
                 let copied = try LocalFileIO.copy(from: file.path, to: temporary, sync: true)
                 return (copied.size, copied.md5)
             }

@@ -180,6 +180,60 @@ struct UnitTests {
         }
     }
 
+    @Test("a put of a file its caller gives up keeps that file (a hard link); any other file is copied")
+    func localLinkedPut() async throws {
+        try await TestFiles.withDirectory { directory in
+            let store = LocalObjectStore(root: directory.appendingPathComponent("store"))
+            try await store.createBucket("media")
+            let manager = FileManager.default
+            let job = directory.appendingPathComponent("job")
+            try manager.createDirectory(at: job, withIntermediateDirectories: true)
+            let bytes = TestFiles.bytes(count: 200_003, seed: 5)
+            func given(_ name: String) throws -> URL {
+                let file = job.appendingPathComponent(name)
+                try Data(bytes).write(to: file)
+                return file
+            }
+            let linkable = PutOptions(contentType: "image/webp", linkable: true)
+
+            let output = try given("thumb.webp")
+            let put = try await store.put(bucket: "media", key: "d/thumb.webp", file: output, options: linkable)
+            #expect(put.etag == TestFiles.md5(bytes) && put.size == Int64(bytes.count))
+            #expect(try Self.inode(store.objectPath("media", "d/thumb.webp")) == Self.inode(output.path), "the object is the job's file")
+
+            // Each of these is copied: a file with a second name (its bytes could change under
+            // the object), a symbolic link (the object would be the link), and a put without the option.
+            let shared = try given("shared.bin")
+            try manager.linkItem(at: shared, to: directory.appendingPathComponent("elsewhere.bin"))
+            let target = try given("target.bin")
+            let symbolic = job.appendingPathComponent("symbolic.bin")
+            try manager.createSymbolicLink(at: symbolic, withDestinationURL: target)
+            let plain = try given("plain.bin")
+            for (name, file, options) in [("shared", shared, linkable), ("symbolic", symbolic, linkable), ("plain", plain, PutOptions())] {
+                let copied = try await store.put(bucket: "media", key: "d/\(name)", file: file, options: options)
+                #expect(copied.etag == TestFiles.md5(bytes), "\(name)")
+                let object = store.objectPath("media", "d/\(name)")
+                #expect(try Self.inode(object) != Self.inode(file.path) && Self.inode(object) != Self.inode(target.path), "\(name)")
+                #expect(try manager.attributesOfItem(atPath: object)[.type] as? FileAttributeType == .typeRegular, "\(name): a plain file")
+            }
+
+            // The job's folder goes; the linked object stays whole, with its headers.
+            try manager.removeItem(at: job)
+            let head = try await store.head(bucket: "media", key: "d/thumb.webp")
+            #expect(head.etag == put.etag && head.contentType == "image/webp")
+            let back = directory.appendingPathComponent("back.webp")
+            _ = try await store.get(bucket: "media", key: "d/thumb.webp", to: back, expecting: ObjectExpectation(etag: put.etag))
+            #expect(try [UInt8](Data(contentsOf: back)) == bytes)
+        }
+    }
+
+    /// The inode behind a path, not following a symbolic link.
+    static func inode(_ path: String) throws -> UInt64 {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return UInt64(status.st_ino)
+    }
+
     @Test("a file placed by hand is hashed once for a head and the get after it, and again whenever it changes")
     func localHandPlacedETags() async throws {
         try await TestFiles.withDirectory { directory in
