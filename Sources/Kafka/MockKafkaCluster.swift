@@ -7,7 +7,7 @@ import Logging
 /// idempotent producer, and fault injection. For tests, and for manual runs as a
 /// standalone broker (`kcat -b <bootstrapServers>`).
 ///
-/// Facts of librdkafka 2.0.2's mock (BRIEF §8): the first group join waits ~3 s and later
+/// Facts of librdkafka 2.0.2's mock, as measured here: the first group join waits ~3 s and later
 /// rebalances `session.timeout.ms − 1 s` (use a short session timeout, e.g. 6 s, in
 /// tests); each partition keeps only ~5 MiB (older records are silently dropped); moving
 /// the coordinator alone yields no NOT_COORDINATOR; it refuses offset commits while a group

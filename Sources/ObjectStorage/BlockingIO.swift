@@ -4,7 +4,7 @@ import NIOFoundationCompat
 import NIOPosix
 
 /// Runs blocking file work on NIO's blocking thread pool, never on Swift's
-/// cooperative pool (BRIEF §5), and maps its failures to `ObjectStorageError`.
+/// cooperative pool (a blocked cooperative thread stalls every task), and maps its failures to `ObjectStorageError`.
 enum BlockingIO {
     /// Read and write granularity: large enough to amortise the thread hop.
     static let chunkSize = 1 << 20

@@ -151,7 +151,7 @@ extension DaemonConfiguration {
     }
 
     /// A short session timeout: the mock cluster waits `session.timeout.ms − 1 s` before
-    /// each rebalance after the first (BRIEF §8).
+    /// each rebalance after the first (`MockKafkaCluster`).
     mutating func useShortSessionTimeout() {
         kafka["session.timeout.ms"] = "6000"
         kafka["heartbeat.interval.ms"] = "500"

@@ -26,7 +26,7 @@ struct GroupRebalanceTests {
         var production: Task<Int, any Error>?
         do {
             _ = try await first.put(TestPaths.image("orientation-6.jpg"), key: "in/small.jpg")
-            // A file service uploading steadily, one small event every 100 ms (BRIEF §8: keep
+            // A file service uploading steadily, one small event every 100 ms (keep
             // partitions far below the mock's ~5 MiB).
             // Its own producer: A's goes away with A.
             let uploads = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [first.cluster.bootstrapServers]))

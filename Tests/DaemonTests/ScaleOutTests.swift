@@ -25,7 +25,7 @@ struct ScaleOutTests {
     static let partitions = 6
     static let events = 600
     /// Short, because the mock cluster holds every rebalance round for `session.timeout.ms − 1 s`
-    /// (BRIEF §8), where Apache Kafka completes it once the members rejoin: at 1.5 s a round
+    /// (`MockKafkaCluster`), where Apache Kafka completes it once the members rejoin: at 1.5 s a round
     /// takes 0.5 s, closer to a real broker. Heartbeats go every 300 ms.
     static let sessionTimeout: Duration = .seconds(6)
     static let shutdownTimeout: Duration = .seconds(20)

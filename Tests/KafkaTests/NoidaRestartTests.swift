@@ -24,7 +24,7 @@ extension KafkaSuite {
             try await consumer.commit(partitions.map { TopicPartitionOffset($0, offset: 3) })
             await consumer.close()
 
-            // noida-db persists a few seconds after a change (BRIEF §6): give it that, then crash it.
+            // noida-db persists a few seconds after a change (`NoidaHarness`): give it that, then crash it.
             try await Task.sleep(for: .seconds(5))
             let pid = try #require(noida.pid)
             await noida.kill()
@@ -58,7 +58,7 @@ extension KafkaSuite {
             try await consumer.subscribe(topics: ["outage"])
             try await events.wait(for: "5 messages") { $0.messages.count >= 5 }
             try await consumer.commit([TopicPartitionOffset(TopicPartition(topic: "outage", partition: 0), offset: 5)])
-            try await Task.sleep(for: .seconds(5))  // persisted (BRIEF §6)
+            try await Task.sleep(for: .seconds(5))  // persisted
 
             await noida.kill()
             let delivered = Counter()

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("mediad process and storage against a real S3 API (moto, signatures verified)", .serialized)
 struct ProcessS3Tests {
-    /// Listing a prefix with `/` or spaces signs a query value moto cannot verify (BRIEF §6),
+    /// Listing a prefix with `/` or spaces signs a query value moto cannot verify,
     /// so this round trip runs on a server without verification; the next test verifies.
     @Test("a prefix of objects in, derivatives and manifests out, through S3 only")
     func roundTrip() throws {

@@ -4,7 +4,7 @@ import Testing
 @testable import ObjectStorage
 
 /// Keys S3 must see encoded exactly right. moto cannot verify signatures for keys
-/// with `+ % ; = & ~`, `*'()!` or non-ASCII (BRIEF §6; botocore's own requests fail
+/// with `+ % ; = & ~`, `*'()!` or non-ASCII (botocore's own requests fail
 /// the same way), nor for query values with `/`, so there they run against the
 /// unverified moto server; SeaweedFS verifies every signature, in paths and in
 /// listing prefixes, so it is the server that proves the signer on them.

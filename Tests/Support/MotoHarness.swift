@@ -7,7 +7,7 @@ public final class MotoHarness: @unchecked Sendable {
     public enum Mode: Sendable {
         /// Verifies SigV4 (an IAM user, access key and policy are created first).
         case verifying
-        /// Accepts any signature: for keys moto cannot verify (BRIEF §6).
+        /// Accepts any signature: for keys moto cannot verify (see `TrickyKeyTests`).
         case plain
         /// Plain, with the fault-injecting proxy in front, for retry tests.
         case plainWithProxy

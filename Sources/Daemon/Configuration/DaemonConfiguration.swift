@@ -2,7 +2,7 @@ import AMQP
 import Foundation
 import MediaProcessing
 
-/// Everything `mediad serve` needs, with the defaults of BRIEF §1–§3 so that
+/// Everything `mediad serve` needs, with defaults (`docs/configuration.md`) such that
 /// `mediad serve --brokers HOST:PORT` alone works. Built by `ConfigurationLoader` from a
 /// file, `MEDIAD_*` environment variables and flags (later ones win).
 public struct DaemonConfiguration: Sendable, Equatable {

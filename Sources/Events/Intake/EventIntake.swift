@@ -1,6 +1,6 @@
 import Foundation
 
-/// Decodes `file.uploaded` messages in every accepted encoding (BRIEF §1): CloudEvents
+/// Decodes `file.uploaded` messages in every accepted encoding (`docs/asyncapi.yaml`): CloudEvents
 /// structured and binary mode, S3/MinIO bucket notifications (several records per message),
 /// and the CloudEvents form of an S3 notification.
 public struct EventIntake: Sendable {

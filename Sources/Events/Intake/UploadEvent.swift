@@ -1,4 +1,4 @@
-/// A `file.uploaded` fact, whichever of the accepted encodings it arrived in (BRIEF §1).
+/// A `file.uploaded` fact, whichever of the accepted encodings it arrived in (`schemas/file.uploaded.data.schema.json`).
 public struct UploadEvent: Sendable, Equatable {
     /// The CloudEvent type of backfill work published by `mediad reprocess --publish`.
     public static let reprocessType = "file.reprocess"

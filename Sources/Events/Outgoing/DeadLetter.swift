@@ -1,7 +1,7 @@
 import Foundation
 
 /// A message mediad cannot process, sent to the dead-letter topic untouched (same key, value
-/// and headers) with headers that say why and where it came from (BRIEF §2).
+/// and headers) with headers that say why and where it came from (`docs/operations.md`, "Handling the dead-letter topic").
 public struct DeadLetter: Sendable, Equatable {
     public enum Header {
         public static let errorCode = "mediad-error-code"

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import PipelineEngine
 
-/// The `media.processed` CloudEvent (structured mode, BRIEF §2). Kafka key = `fileId`, so
+/// The `media.processed` CloudEvent (structured mode; `schemas/media.processed.schema.json`). Kafka key = `fileId`, so
 /// one file's events stay in order on one partition.
 public struct ProcessedEvent: Codable, Sendable, Equatable {
     public var specversion = "1.0"

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The `file.reprocess` CloudEvent that `mediad reprocess --publish` produces: the same `data`
-/// as `file.uploaded` (BRIEF §1), so `serve` handles it like an upload, plus `force` for
+/// as `file.uploaded`, so `serve` handles it like an upload, plus `force` for
 /// `--all`. Kafka key = fileId, like every event about a file.
 public struct ReprocessRequest: Sendable, Equatable {
     public var fileId: String

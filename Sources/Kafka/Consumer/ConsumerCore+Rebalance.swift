@@ -80,7 +80,7 @@ extension ConsumerCore {
         let dropped = buffer.removeMessages(of: Set(partitions))
         let offsets = revokeHook?(KafkaRevocation(partitions: partitions, isLost: rebalance.isLost)) ?? []
         if rebalance.isLost {
-            // BRIEF §8: never commit for a lost assignment; other members may own it.
+            // Never commit for a lost assignment: other members may own it.
             if !offsets.isEmpty {
                 logger.warning("Assignment lost: not committing the revoke hook's offsets", metadata: ["kafka.offsets": "\(offsets)"])
             }

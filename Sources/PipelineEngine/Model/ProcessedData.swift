@@ -1,7 +1,7 @@
 import Foundation
 
 /// The outcome of processing one file: the `data` object of a `media.processed` event,
-/// and the content of the `manifest.json` written beside the derivatives (BRIEF §2, §3).
+/// and the content of the `manifest.json` written beside the derivatives (`schemas/media.processed.data.schema.json`).
 ///
 /// Every consumer reads this one shape, so its field names are a contract: change them
 /// only together with `schemas/media.processed.data.schema.json`.

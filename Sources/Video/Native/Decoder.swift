@@ -12,7 +12,7 @@ final class Decoder {
     /// - Parameters:
     ///   - maxPixels: frames larger than this are refused by the decoder itself.
     ///   - threads: 0 lets FFmpeg pick (as the `ffmpeg` program does); 1 decodes on this thread.
-    ///   - keyframesOnly: skip every non-key frame (poster candidates: BRIEF §8).
+    ///   - keyframesOnly: skip every non-key frame (poster candidates).
     init(input: InputFile, stream index: Int, maxPixels: Int64, threads: Int, keyframesOnly: Bool = false) throws(StageFailure) {
         deadline = input.deadline
         streamIndex = index

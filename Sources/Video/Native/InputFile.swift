@@ -5,7 +5,7 @@ import PipelineEngine
 
 /// An opened, probed input file: owns the `AVFormatContext`.
 ///
-/// Opening is where hostile files are stopped (BRIEF §8): the demuxer is pinned to the one
+/// Opening is where hostile files are stopped: the demuxer is pinned to the one
 /// the sniffed type names (an HLS playlist renamed `.mp4` is read by the MP4 demuxer and
 /// rejected, never followed), only the `file` protocol is allowed, and the probe size, the
 /// stream count and the decoders that may run are capped.

@@ -5,7 +5,7 @@ import PipelineEngine
 /// with the duration, so short clips and long films both get a representative picture and
 /// black intros, fades and title cards lose.
 ///
-/// First only keyframes are looked at (non-key packets are not even decoded: BRIEF §8 measured
+/// First only keyframes are looked at (non-key packets are not even decoded: measured
 /// 0.3 s instead of 2.8 s at GOP 300). Only when every keyframe near the position is flat
 /// (black, a fade) are all frames decoded forward from the keyframe, sampling evenly.
 struct PosterExtractor {

@@ -4,7 +4,7 @@ import Foundation
 /// QuickTime's `com.apple.quicktime.creationdate` keeps the local time and its offset
 /// (`2024-05-01T14:34:56+0200`); `creation_time` is UTC as libavformat formats it
 /// (`2024-05-01T12:34:56.000000Z`). Both become `2024-05-01T14:34:56+02:00` /
-/// `2024-05-01T12:34:56Z`: the offset is kept (BRIEF §2, "with offset when known") and
+/// `2024-05-01T12:34:56Z`: the offset is kept when known (the event's contract) and
 /// zero fractions are dropped.
 enum CreationTime {
     static func normalize(_ raw: String) -> String? {

@@ -17,7 +17,7 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 /// A test's broker, consumers and producers, with the short timeouts the mock needs
-/// (BRIEF §8: rebalances wait `session.timeout.ms − 1 s`). Each test has a broker of its
+/// (`MockKafkaCluster`: rebalances wait `session.timeout.ms − 1 s`). Each test has a broker of its
 /// own: a fresh mock cluster, or a fresh noida-db process and data directory.
 struct KafkaHarness {
     let kind: BrokerKind

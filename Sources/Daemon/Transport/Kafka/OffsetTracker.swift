@@ -2,7 +2,7 @@ import Synchronization
 
 /// Decides, per partition, how far offsets may be committed: up to (not past) the lowest
 /// message that has no outcome yet. Jobs finish out of order; a commit must never skip
-/// a message still in flight, or a crash would lose it (BRIEF §5: at-least-once).
+/// a message still in flight, or a crash would lose it (delivery is at-least-once).
 public final class OffsetTracker: Sendable {
     public struct Partition: Hashable, Sendable, CustomStringConvertible {
         public var topic: String
