@@ -4,7 +4,7 @@ import PipelineEngine
 /// Where derivatives and the manifest go once a pipeline has made them.
 public protocol DerivativeSink: Sendable {
     /// Stores one derivative file; returns where it now lives. The file is the job's own and
-    /// is never written again, so a store may keep the file itself rather than a copy.
+    /// is not needed after, so a store may move it rather than copy it.
     /// - Throws: when the file cannot be stored (the outcome records it as an error).
     func store(file: URL, fileId: String, name: String, fileExtension: String, contentType: String) async throws -> StoredLocation
 

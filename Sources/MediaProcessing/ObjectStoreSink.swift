@@ -25,7 +25,7 @@ public struct ObjectStoreSink: DerivativeSink {
 
     public func store(file: URL, fileId: String, name: String, fileExtension: String, contentType: String) async throws -> StoredLocation {
         let key = key(fileId: fileId, name: name, fileExtension: fileExtension)
-        _ = try await store.put(bucket: bucket, key: key, file: file, options: PutOptions(contentType: contentType, cacheControl: Self.cacheControl, linkable: true))
+        _ = try await store.put(bucket: bucket, key: key, file: file, options: PutOptions(contentType: contentType, cacheControl: Self.cacheControl, handsOverFile: true))
         return StoredLocation(bucket: bucket, key: key)
     }
 

@@ -57,15 +57,15 @@ enum LocalFileIO {
         return S3Encoding.hex(Insecure.MD5.hash(data: bytes))
     }
 
-    /// Gives `source`'s data a second name at `destination` instead of copying it, then hashes
-    /// it and makes it durable as `copy` does: no second inode and no second write of the bytes.
-    /// - Returns: nil when the bytes must be copied instead: another file system, one without
-    ///   hard links, or a source that is not a plain file with a single name (a symbolic link,
-    ///   or a file also reachable elsewhere whose bytes could change under the object).
-    static func link(_ source: String, to destination: String) throws(ObjectStorageError) -> Copied? {
+    /// Moves `source` to `destination` (a rename) instead of copying it, then hashes it and
+    /// makes it durable as `copy` does: no second inode and no second write of the bytes.
+    /// - Returns: nil, with `source` untouched, when the bytes must be copied instead: another
+    ///   file system, or a source that is not a plain file with a single name (a symbolic
+    ///   link, or a file also reachable elsewhere whose bytes could change under the object).
+    static func move(_ source: String, to destination: String) throws(ObjectStorageError) -> Copied? {
         var status = stat()
         guard lstat(source, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1,
-              Glibc.link(source, destination) == 0
+              rename(source, destination) == 0
         else { return nil }
         let input = try open(destination, flags: O_RDONLY | O_NOFOLLOW)
         defer { close(input) }

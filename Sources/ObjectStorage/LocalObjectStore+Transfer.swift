@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -53,12 +54,19 @@ extension LocalObjectStore {
         try options.validate()
         let store = self
         return try await BlockingIO.run("put \(bucket)/\(key)") {
-            try store.store(bucket: bucket, key: key, options: options) { temporary in
-                if options.linkable, let linked = try LocalFileIO.link(file.path, to: temporary) {
-                    return (linked.size, linked.md5)
+            // A file the caller gives up is moved in; should the put fail after that, it is
+            // moved back, so that a retry finds it where it was.
+            let moved = Mutex(false)
+            return try store.store(bucket: bucket, key: key, options: options) { temporary in
+                if options.handsOverFile, let taken = try LocalFileIO.move(file.path, to: temporary) {
+                    moved.withLock { $0 = true }
+                    return (taken.size, taken.md5)
                 }
                 let copied = try LocalFileIO.copy(from: file.path, to: temporary, sync: true)
                 return (copied.size, copied.md5)
+            } discard: { temporary in
+                if moved.withLock({ $0 }), rename(temporary, file.path) == 0 { return }
+                try? FileManager.default.removeItem(atPath: temporary)
             }
         }
     }
@@ -79,7 +87,8 @@ extension LocalObjectStore {
     /// Writes the bytes to a temporary file, then the sidecar, then renames the
     /// data into place: readers see the old object or the new one, never a mix.
     func store(
-        bucket: String, key: String, options: PutOptions, write: (String) throws -> (size: Int64, md5: String)
+        bucket: String, key: String, options: PutOptions, write: (String) throws -> (size: Int64, md5: String),
+        discard: (String) -> Void = { try? FileManager.default.removeItem(atPath: $0) }
     ) throws -> ObjectInfo {
         try requireBucket(bucket)
         let manager = FileManager.default
@@ -110,7 +119,7 @@ extension LocalObjectStore {
                 bucket: bucket, key: key, size: size, etag: md5, lastModified: modified,
                 contentType: options.contentType, cacheControl: options.cacheControl, metadata: options.normalizedMetadata)
         } catch {
-            try? manager.removeItem(atPath: temporary)
+            discard(temporary)
             throw error
         }
     }

@@ -7,17 +7,17 @@ public struct PutOptions: Sendable, Hashable {
     /// User metadata, sent as `x-amz-meta-<key>`. Keys are lowercased; keys and values
     /// must be printable ASCII, as S3 only round-trips those unchanged.
     public var metadata: [String: String]
-    /// The caller never writes to the file it puts again (a job's own output, deleted after):
-    /// a local store on the same file system keeps the file itself under the object's name
-    /// (a hard link) instead of writing a copy. S3 stores upload it either way.
-    public var linkable: Bool
+    /// The caller gives the file it puts up (a job's own output, deleted after): a local store
+    /// on the same file system moves it into place instead of writing a copy, so the file is
+    /// gone once the put succeeds (a failed put leaves it). S3 stores upload it either way.
+    public var handsOverFile: Bool
 
     /// Creates put options; all fields are optional.
-    public init(contentType: String? = nil, cacheControl: String? = nil, metadata: [String: String] = [:], linkable: Bool = false) {
+    public init(contentType: String? = nil, cacheControl: String? = nil, metadata: [String: String] = [:], handsOverFile: Bool = false) {
         self.contentType = contentType
         self.cacheControl = cacheControl
         self.metadata = metadata
-        self.linkable = linkable
+        self.handsOverFile = handsOverFile
     }
 
     /// Throws when a metadata key or value cannot travel in an HTTP header unchanged.

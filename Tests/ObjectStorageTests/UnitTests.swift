@@ -180,8 +180,8 @@ struct UnitTests {
         }
     }
 
-    @Test("a put of a file its caller gives up keeps that file (a hard link); any other file is copied")
-    func localLinkedPut() async throws {
+    @Test("a put of a file its caller hands over moves it into place; a failed put leaves it; any other file is copied")
+    func localHandedOverPut() async throws {
         try await TestFiles.withDirectory { directory in
             let store = LocalObjectStore(root: directory.appendingPathComponent("store"))
             try await store.createBucket("media")
@@ -194,36 +194,46 @@ struct UnitTests {
                 try Data(bytes).write(to: file)
                 return file
             }
-            let linkable = PutOptions(contentType: "image/webp", linkable: true)
+            let handedOver = PutOptions(contentType: "image/webp", handsOverFile: true)
 
             let output = try given("thumb.webp")
-            let put = try await store.put(bucket: "media", key: "d/thumb.webp", file: output, options: linkable)
+            let inode = try Self.inode(output.path)
+            let put = try await store.put(bucket: "media", key: "d/thumb.webp", file: output, options: handedOver)
             #expect(put.etag == TestFiles.md5(bytes) && put.size == Int64(bytes.count))
-            #expect(try Self.inode(store.objectPath("media", "d/thumb.webp")) == Self.inode(output.path), "the object is the job's file")
+            #expect(try Self.inode(store.objectPath("media", "d/thumb.webp")) == inode, "the object is the job's file")
+            #expect(!manager.fileExists(atPath: output.path))
+            let head = try await store.head(bucket: "media", key: "d/thumb.webp")
+            #expect(head.etag == put.etag && head.contentType == "image/webp", "its headers are on the file itself")
+            #expect(!manager.fileExists(atPath: store.metadataPath("media", "d/thumb.webp")))
+            let back = directory.appendingPathComponent("back.webp")
+            _ = try await store.get(bucket: "media", key: "d/thumb.webp", to: back, expecting: ObjectExpectation(etag: put.etag))
+            #expect(try [UInt8](Data(contentsOf: back)) == bytes)
 
-            // Each of these is copied: a file with a second name (its bytes could change under
-            // the object), a symbolic link (the object would be the link), and a put without the option.
+            // A put that fails once the file is moved puts it back, for the retry.
+            let retried = try given("retried.webp")
+            let refused = await #expect(throws: ObjectStorageError.self) {
+                try await store.put(bucket: "media", key: "d/thumb.webp/under-an-object", file: retried, options: handedOver)
+            }
+            #expect(refused?.code == .invalidArgument)
+            #expect(try [UInt8](Data(contentsOf: retried)) == bytes, "still where it was")
+
+            // Each of these is copied and stays: a file with a second name (its bytes could
+            // change under the object), a symbolic link (the object would be the link), and a
+            // put without the option.
             let shared = try given("shared.bin")
             try manager.linkItem(at: shared, to: directory.appendingPathComponent("elsewhere.bin"))
             let target = try given("target.bin")
             let symbolic = job.appendingPathComponent("symbolic.bin")
             try manager.createSymbolicLink(at: symbolic, withDestinationURL: target)
             let plain = try given("plain.bin")
-            for (name, file, options) in [("shared", shared, linkable), ("symbolic", symbolic, linkable), ("plain", plain, PutOptions())] {
+            for (name, file, options) in [("shared", shared, handedOver), ("symbolic", symbolic, handedOver), ("plain", plain, PutOptions())] {
                 let copied = try await store.put(bucket: "media", key: "d/\(name)", file: file, options: options)
                 #expect(copied.etag == TestFiles.md5(bytes), "\(name)")
                 let object = store.objectPath("media", "d/\(name)")
                 #expect(try Self.inode(object) != Self.inode(file.path) && Self.inode(object) != Self.inode(target.path), "\(name)")
                 #expect(try manager.attributesOfItem(atPath: object)[.type] as? FileAttributeType == .typeRegular, "\(name): a plain file")
+                #expect(manager.fileExists(atPath: file.path), "\(name) stays")
             }
-
-            // The job's folder goes; the linked object stays whole, with its headers.
-            try manager.removeItem(at: job)
-            let head = try await store.head(bucket: "media", key: "d/thumb.webp")
-            #expect(head.etag == put.etag && head.contentType == "image/webp")
-            let back = directory.appendingPathComponent("back.webp")
-            _ = try await store.get(bucket: "media", key: "d/thumb.webp", to: back, expecting: ObjectExpectation(etag: put.etag))
-            #expect(try [UInt8](Data(contentsOf: back)) == bytes)
         }
     }
 
