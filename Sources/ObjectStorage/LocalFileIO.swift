@@ -62,16 +62,22 @@ enum LocalFileIO {
     /// - Returns: nil, with `source` untouched, when the bytes must be copied instead: another
     ///   file system, or a source that is not a plain file with a single name (a symbolic
     ///   link, or a file also reachable elsewhere whose bytes could change under the object).
+    /// - Throws: when reading or syncing the moved file fails; it is moved back first.
     static func move(_ source: String, to destination: String) throws(ObjectStorageError) -> Copied? {
         var status = stat()
         guard lstat(source, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1,
               rename(source, destination) == 0
         else { return nil }
-        let input = try open(destination, flags: O_RDONLY | O_NOFOLLOW)
-        defer { close(input) }
-        let (size, md5) = try md5(of: input, path: destination)
-        try sync(input, path: destination)
-        return Copied(size: size, md5: md5)
+        do {
+            let input = try open(destination, flags: O_RDONLY | O_NOFOLLOW)
+            defer { close(input) }
+            let (size, md5) = try md5(of: input, path: destination)
+            try sync(input, path: destination)
+            return Copied(size: size, md5: md5)
+        } catch {
+            rename(destination, source)
+            throw error
+        }
     }
 
     /// The MD5 of a file, as lower-case hex.

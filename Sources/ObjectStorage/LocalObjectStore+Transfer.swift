@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -56,16 +55,16 @@ extension LocalObjectStore {
         return try await BlockingIO.run("put \(bucket)/\(key)") {
             // A file the caller gives up is moved in; should the put fail after that, it is
             // moved back, so that a retry finds it where it was.
-            let moved = Mutex(false)
+            var moved = false
             return try store.store(bucket: bucket, key: key, options: options) { temporary in
                 if options.handsOverFile, let taken = try LocalFileIO.move(file.path, to: temporary) {
-                    moved.withLock { $0 = true }
+                    moved = true
                     return (taken.size, taken.md5)
                 }
                 let copied = try LocalFileIO.copy(from: file.path, to: temporary, sync: true)
                 return (copied.size, copied.md5)
             } discard: { temporary in
-                if moved.withLock({ $0 }), rename(temporary, file.path) == 0 { return }
+                if moved, rename(temporary, file.path) == 0 { return }
                 try? FileManager.default.removeItem(atPath: temporary)
             }
         }
