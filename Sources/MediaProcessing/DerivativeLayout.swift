@@ -112,12 +112,13 @@ public struct DerivativeLayout: Sendable, Equatable {
         return key.hasPrefix(prefix)
     }
 
-    /// Whether `key` is the manifest of some file: the template with `manifest.json` and
-    /// one path segment where `{fileId}` stands (checked per listed key, so no regex).
+    /// Whether `key` is the manifest of some file: the template with `manifest.json` and a
+    /// file id where `{fileId}` stands, one segment or several (`a/b`: ids may nest), none
+    /// empty (checked per listed key, so no regex).
     public func isManifest(_ key: String) -> Bool {
         let parts = manifestParts
         guard parts.count == 2, key.count > parts[0].count + parts[1].count, key.hasPrefix(parts[0]), key.hasSuffix(parts[1]) else { return false }
         let fileId = key.dropFirst(parts[0].count).dropLast(parts[1].count)
-        return !fileId.contains("/")
+        return !fileId.split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import MediaProcessing
 import MediadTestSupport
 import ObjectStorage
+import PipelineEngine
 import Testing
 
 @Suite("mediad gc against moto, through the real binary", .serialized)
@@ -54,6 +55,13 @@ struct GCTests {
             _ = try await store.put(bucket: bucket, key: key, bytes: tiny)
         }
 
+        // Nested file ids: a live file's folder inside an orphan's, its keys among the orphan's
+        // own (`manifest.json` < `p/manifest.json` < `preview.jpg`), and a nested orphan
+        // after a live folder's keys.
+        let live = try JSONSerialization.data(withJSONObject: try #require(try await stack.manifest(fileId: ids[3])))
+        _ = try await store.put(bucket: bucket, key: "derived/\(ids[0])/p/manifest.json", data: live)
+        _ = try await store.put(bucket: bucket, key: "derived/\(ids[4])/zz/thumb-256.webp", bytes: tiny)
+
         // Never to be touched: keys outside the layout, records alone, a manifest gc cannot read.
         for key in [
             "derivedfoo/x.jpg", "notes/derived/x", "derived/stray.txt", "derived/gone/_deleted.json", "derived/running/_attempt.json",
@@ -64,9 +72,9 @@ struct GCTests {
         return Scene(
             orphans: [
                 "derived/\(ids[0])/": "original_missing", "derived/\(ids[1])/": "pipeline_removed", "derived/\(ids[2])/": "no_manifest",
-                "derived/halfdone/": "no_manifest", "derived/leftover/": "no_manifest",
+                "derived/halfdone/": "no_manifest", "derived/leftover/": "no_manifest", "derived/\(ids[4])/zz/": "no_manifest",
             ],
-            kept: ["live": 2, "tombstone": 1, "in_flight": 1, "unreadable_manifest": 1],
+            kept: ["live": 3, "tombstone": 1, "in_flight": 1, "unreadable_manifest": 1],
             before: try await stack.snapshot())
     }
 
@@ -88,7 +96,7 @@ struct GCTests {
         #expect(lines.contains { $0.hasSuffix("derived/halfdone/  (no_manifest: no manifest; 2 object(s), 2 bytes)") }, "\(lines)")
         #expect(try await stack.snapshot() == scene.before, "a dry run changed the bucket")
         #expect(Self.tableValue(dry.text, "folders scanned") == scene.folders, "\(dry.text)")
-        #expect(Self.tableValue(dry.text, "orphans") == 5, "\(dry.text)")
+        #expect(Self.tableValue(dry.text, "orphans") == scene.orphans.count, "\(dry.text)")
         #expect(Self.tableValue(dry.text, "objects deleted") == nil, "a dry run reports no deletions: \(dry.text)")
         #expect(dry.text.contains("dry run: nothing was changed"), "\(dry.text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "a finished run leaves no checkpoint")
@@ -103,13 +111,14 @@ struct GCTests {
         for (key, etag) in after { #expect(scene.before[key] == etag, "\(key) was rewritten") }
         #expect(after["derived/leftover/_deleted.json"] != nil, "tombstones stay")
         #expect(after["in/001.jpg"] != nil, "the original of a removed pipeline's file is not a candidate")
+        #expect(after.keys.contains { $0.hasSuffix("/p/manifest.json") }, "a live nested file inside an orphan's folder stays")
 
         // The summary counts what it did.
         #expect(Self.tableValue(run.text, "folders scanned") == scene.folders, "\(run.text)")
-        #expect(Self.tableValue(run.text, "orphans") == 5, "\(run.text)")
+        #expect(Self.tableValue(run.text, "orphans") == scene.orphans.count, "\(run.text)")
         #expect(Self.tableValue(run.text, "original_missing") == 1, "\(run.text)")
         #expect(Self.tableValue(run.text, "pipeline_removed") == 1, "\(run.text)")
-        #expect(Self.tableValue(run.text, "no_manifest") == 3, "\(run.text)")
+        #expect(Self.tableValue(run.text, "no_manifest") == 4, "\(run.text)")
         #expect(Self.tableValue(run.text, "kept") == scene.kept.values.reduce(0, +), "\(run.text)")
         for (reason, count) in scene.kept { #expect(Self.tableValue(run.text, reason) == count, "\(reason): \(run.text)") }
         #expect(Self.tableValue(run.text, "objects deleted") == scene.doomed.count, "\(run.text)")
@@ -262,7 +271,7 @@ struct GCTests {
         others[locked] = nil
         #expect(Self.reported(result.text, action: "deleted") == others, "\(result.text)")
         #expect(Self.tableValue(result.text, "failed") == 1, "\(result.text)")
-        #expect(Self.tableValue(result.text, "orphans") == 5, "\(result.text)")
+        #expect(Self.tableValue(result.text, "orphans") == scene.orphans.count, "\(result.text)")
         let after = try await stack.snapshot()
         let removed = Set(scene.before.keys).subtracting(after.keys)
         #expect(removed == scene.doomed.filter { !$0.hasPrefix(locked) }, "removed: \(removed.sorted())")
@@ -284,7 +293,7 @@ struct GCTests {
         #expect(result.status == 1, "\(result.status) \(result.stderr)")
         #expect(result.stderr.contains(hidden), "the failure names the folder: \(result.stderr)")
         #expect(Self.tableValue(result.text, "failed") == 1, "\(result.text)")
-        #expect(Self.tableValue(result.text, "orphans") == 4, "\(result.text)")
+        #expect(Self.tableValue(result.text, "orphans") == scene.orphans.count - 1, "\(result.text)")
         #expect(Self.tableValue(result.text, "unreadable_manifest") == 1, "only the garbled one: \(result.text)")
         var others = scene.orphans
         others[hidden] = nil
@@ -363,20 +372,68 @@ struct OutputFolderGrouperTests {
 
     static func group(_ keys: [String], template: String = DerivativeLayout.defaultTemplate) -> [(String, [String])] {
         var grouper = OutputFolderGrouper(layout: DerivativeLayout(template: template))
-        var folders = keys.compactMap { grouper.add(object($0)) }
-        if let last = grouper.finish() { folders.append(last) }
+        var folders = keys.flatMap { grouper.add(object($0)) }
+        folders += grouper.finish()
         return folders.map { ($0.fileId, $0.objects.map(\.key)) }
     }
 
-    @Test("groups a sorted listing into one folder per file id; deeper keys and keys outside the layout are passed over")
+    @Test("groups a sorted listing into one folder per file id, nested ids too; keys outside the layout and mediad's own records are passed over")
     func groups() {
         let keys = [
-            "derived/", "derived/a-b/x.webp", "derived/a/_attempt.json", "derived/a/manifest.json", "derived/a/nested/deep.webp",
-            "derived/a/thumb.webp", "derived/b/_deleted.json", "derived/stray.txt", "derivedfoo/x.jpg",
+            "derived/", "derived/_content/ab/abcd.image.json", "derived/a-b/x.webp", "derived/a/_attempt.json", "derived/a/manifest.json",
+            "derived/a/nested/deep.webp", "derived/a/thumb.webp", "derived/b/_deleted.json", "derived/stray.txt", "derivedfoo/x.jpg",
         ]
         let folders = Self.group(keys)
-        #expect(folders.map(\.0) == ["a-b", "a", "b"])
-        #expect(folders.map(\.1) == [["derived/a-b/x.webp"], ["derived/a/_attempt.json", "derived/a/manifest.json", "derived/a/thumb.webp"], ["derived/b/_deleted.json"]])
+        #expect(folders.map(\.0) == ["a-b", "a/nested", "a", "b"])
+        #expect(folders.map(\.1) == [
+            ["derived/a-b/x.webp"], ["derived/a/nested/deep.webp"], ["derived/a/_attempt.json", "derived/a/manifest.json", "derived/a/thumb.webp"],
+            ["derived/b/_deleted.json"],
+        ])
+    }
+
+    @Test("a nested folder among its parent's keys closes first; the resume point never passes a key of a folder still open")
+    func nestedResumePoint() {
+        var grouper = OutputFolderGrouper(layout: DerivativeLayout(), startAfter: "derived/0")
+        #expect(grouper.add(Self.object("derived/a/manifest.json")).isEmpty)
+        #expect(grouper.resumePoint == "derived/0" && grouper.openPrefixes == ["derived/a/"])
+        #expect(grouper.add(Self.object("derived/a/n/deeper/x.webp")).isEmpty)
+        #expect(grouper.openPrefixes == ["derived/a/", "derived/a/n/deeper/"])
+        let closed = grouper.add(Self.object("derived/a/n/manifest.json"))
+        #expect(closed.map(\.fileId) == ["a/n/deeper"])
+        #expect(grouper.add(Self.object("derived/a/preview.jpg")).map(\.fileId) == ["a/n"])
+        #expect(grouper.resumePoint == "derived/0", "a's first key is still before any safe point")
+        #expect(grouper.listedThrough == "derived/a/preview.jpg")
+        let last = grouper.add(Self.object("derived/b/manifest.json"))
+        #expect(last.map(\.fileId) == ["a"] && last.first?.objects.count == 2)
+        #expect(grouper.resumePoint == "derived/a/preview.jpg" && grouper.openPrefixes == ["derived/b/"])
+        #expect(grouper.finish().map(\.fileId) == ["b"])
+        #expect(grouper.resumePoint == "derived/b/manifest.json")
+
+        // A resumed run passes over the folders that closed before the save, not the open ones.
+        let saved = GCCheckpoint(selection: "s", startAfter: "derived/0", listedThrough: "derived/a/preview.jpg", openFolders: ["derived/a/"])
+        let folder = { (id: String, keys: [String]) in OutputFolder(fileId: id, prefix: "derived/\(id)/", objects: keys.map(Self.object)) }
+        #expect(saved.judged(folder("a/n", ["derived/a/n/manifest.json"])))
+        #expect(!saved.judged(folder("a", ["derived/a/manifest.json", "derived/a/preview.jpg"])))
+        #expect(!saved.judged(folder("b", ["derived/b/manifest.json"])))
+    }
+
+    @Test("reprocess's manifest index reads the manifests of nested file ids too")
+    func nestedManifests() async throws {
+        let root = try TestPaths.temporaryDirectory("manifest-index")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = LocalObjectStore(root: root)
+        try await store.createBucket("uploads")
+        let layout = DerivativeLayout()
+        for (fileId, key) in [("a", "in/a.jpg"), ("a/b", "in/b.jpg"), ("album/2024/c", "in/c.jpg")] {
+            let source = SourceInfo(bucket: "uploads", key: key, size: 1, mediaType: .image, contentType: "image/jpeg", etag: "e-\(fileId)")
+            let manifest = ProcessedData.failed(fileId: fileId, ownerId: nil, albumId: nil, source: source, ProcessingIssue(stage: "intake", code: "corrupt", message: "x"))
+            _ = try await store.put(bucket: "uploads", key: layout.manifestKey(fileId: fileId), data: try ManifestCoding.encoder(pretty: false).encode(manifest))
+        }
+        let index = try await ManifestIndex.load(store: store, bucket: "uploads", keyTemplate: DerivativeLayout.defaultTemplate)
+        #expect(index.entry(bucket: "uploads", key: "in/a.jpg")?.fileId == "a")
+        #expect(index.entry(bucket: "uploads", key: "in/b.jpg")?.fileId == "a/b")
+        #expect(index.entry(bucket: "uploads", key: "in/c.jpg")?.fileId == "album/2024/c")
+        #expect(index.unreadable.isEmpty)
     }
 
     @Test("a key with an empty file id is no file's output")

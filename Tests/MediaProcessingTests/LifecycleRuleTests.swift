@@ -22,7 +22,10 @@ struct LifecycleRuleTests {
         #expect(DerivativeLayout().key(fileId: "{name}", name: "{ext}", fileExtension: "x") == "derived/{name}/{ext}.x")
         #expect(DerivativeLayout(template: "plain").key(fileId: "a", name: "b", fileExtension: "c") == "plain")
         #expect(DerivativeLayout().manifestKey(fileId: "f1") == "derived/f1/manifest.json")
-        #expect(DerivativeLayout().isManifest("derived/f1/manifest.json") && !DerivativeLayout().isManifest("derived/f1/x/manifest.json"))
+        #expect(DerivativeLayout().isManifest("derived/f1/manifest.json") && DerivativeLayout().isManifest("derived/f1/x/manifest.json"), "ids may nest")
+        for key in ["derived//manifest.json", "derived/a//manifest.json", "derived/manifest.json", "derived/f1/_deleted.json", "derived/f1/manifest.jsonx"] {
+            #expect(!DerivativeLayout().isManifest(key), "\(key)")
+        }
     }
 
     @Test("a later S3 sequencer, then a later Last-Modified, then another ETag make a version newer than the deletion")

@@ -87,7 +87,8 @@ public struct GarbageCollector: Sendable {
         let earlier = checkpoint.summary.elapsedSeconds
         var state = RunProgress(total: nil)
         state.done = checkpoint.summary.folders
-        var grouper = OutputFolderGrouper(layout: layout)
+        var grouper = OutputFolderGrouper(layout: layout, startAfter: checkpoint.startAfter)
+        let resumed = checkpoint
         var batch: [OutputFolder] = []
 
         func flush() async {
@@ -111,7 +112,9 @@ public struct GarbageCollector: Sendable {
                     found(finding)
                 }
             }
-            checkpoint.startAfter = folders.last?.lastKey
+            checkpoint.startAfter = grouper.resumePoint
+            checkpoint.listedThrough = grouper.listedThrough
+            checkpoint.openFolders = grouper.openPrefixes
             checkpoint.summary.elapsedSeconds = earlier + (ContinuousClock.now - started).milliseconds / 1000
             save(checkpoint)
             state.done = checkpoint.summary.folders
@@ -122,14 +125,13 @@ public struct GarbageCollector: Sendable {
 
         do {
             for try await object in store.list(bucket: options.bucket, prefix: options.prefix, startAfter: checkpoint.startAfter, pageSize: 1000) {
-                guard let folder = grouper.add(object) else { continue }
-                batch.append(folder)
+                batch += grouper.add(object).filter { !resumed.judged($0) }
                 if batch.count >= options.batchSize {
                     await flush()
                     if Task.isCancelled { break }
                 }
             }
-            if !Task.isCancelled, let last = grouper.finish() { batch.append(last) }
+            if !Task.isCancelled { batch += grouper.finish().filter { !resumed.judged($0) } }
             await flush()
         } catch {
             if Task.isCancelled || error.code == .cancelled {
