@@ -302,6 +302,38 @@ struct GCTests {
         for (key, etag) in scene.before where key.hasPrefix(hidden) { #expect(after[key] == etag, "\(key)") }
     }
 
+    @Test("a tombstone alone goes once older than the retention with its original gone; a recent one, one whose original is back, and an unreadable one stay")
+    func tombstoneRetention() async throws {
+        let stack = try await BackfillStack()
+        defer { Task { await stack.stop() } }
+        let bucket = BackfillStack.bucket
+        let longAgo = Date().addingTimeInterval(-40 * 86_400)
+        for (fileId, deletedAt) in [("old-gone", longAgo), ("old-back", longAgo), ("recent", Date().addingTimeInterval(-86_400))] {
+            let tombstone = Tombstone(fileId: fileId, deletedAt: deletedAt, etag: "e", sequencer: nil, bucket: bucket, key: "in/\(fileId).jpg", instance: "test")
+            _ = try await stack.store.put(bucket: bucket, key: "derived/\(fileId)/_deleted.json", data: try ManifestCoding.encoder(pretty: true).encode(tombstone))
+        }
+        _ = try await stack.store.put(bucket: bucket, key: "in/old-back.jpg", bytes: Self.tiny)
+        _ = try await stack.store.put(bucket: bucket, key: "derived/garbled/_deleted.json", bytes: Self.tiny)
+        let directory = try TestPaths.temporaryDirectory("gc-tombstones")
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let dry = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0"], environment: stack.environment, currentDirectory: directory)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(Self.reported(dry.text, action: "orphan") == ["derived/old-gone/": "tombstone_expired"], "\(dry.text)")
+        #expect(Self.tableValue(dry.text, "tombstone") == 3, "\(dry.text)")
+
+        let run = try await MediadBinary.run(["gc", "s3://uploads", "--min-age", "0", "--delete"], environment: stack.environment, currentDirectory: directory)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Self.reported(run.text, action: "deleted") == ["derived/old-gone/": "tombstone_expired"], "\(run.text)")
+        let after = try await stack.snapshot()
+        #expect(Set(after.keys) == ["derived/old-back/_deleted.json", "derived/recent/_deleted.json", "derived/garbled/_deleted.json", "in/old-back.jpg"])
+
+        // A shorter retention takes the recent one too; the one whose original is back stays.
+        let short = try await MediadBinary.run(
+            ["gc", "s3://uploads", "--min-age", "0", "--tombstone-retention", "3600"], environment: stack.environment, currentDirectory: directory)
+        #expect(Self.reported(short.text, action: "orphan") == ["derived/recent/": "tombstone_expired"], "\(short.text)")
+    }
+
     @Test("--min-age keeps freshly written orphans, reported as kept `recent`")
     func minAgeKeepsRecent() async throws {
         let stack = try await BackfillStack()

@@ -9,6 +9,9 @@ public enum OrphanReason: String, Codable, Sendable, CaseIterable, CustomStringC
     case pipelineRemoved = "pipeline_removed"
     /// Derivatives without a manifest, older than the minimum age (a job that died halfway).
     case noManifest = "no_manifest"
+    /// A tombstone alone, older than the tombstone retention, whose original is gone: no event
+    /// for the deleted version can still arrive, so nothing is left for it to stop.
+    case tombstoneExpired = "tombstone_expired"
 
     public var description: String { rawValue }
 }

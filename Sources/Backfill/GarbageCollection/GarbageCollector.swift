@@ -28,16 +28,26 @@ public struct GarbageCollector: Sendable {
         public var delete: Bool
         /// Folders with an object younger than this are kept: a job may still be writing them.
         public var minAge: Duration
+        /// A tombstone alone is removed once it is older than this and its original is gone.
+        /// Longer than any event for the deleted version can wait in a topic or queue.
+        public var tombstoneRetention: Duration
         /// Folders judged at once.
         public var batchSize: Int
 
-        public init(bucket: String, prefix: String, delete: Bool, minAge: Duration = .seconds(3600), batchSize: Int = 16) {
+        public init(
+            bucket: String, prefix: String, delete: Bool, minAge: Duration = .seconds(3600),
+            tombstoneRetention: Duration = Options.defaultTombstoneRetention, batchSize: Int = 16
+        ) {
             self.bucket = bucket
             self.prefix = prefix
             self.delete = delete
             self.minAge = minAge
+            self.tombstoneRetention = tombstoneRetention
             self.batchSize = max(1, batchSize)
         }
+
+        /// 30 days: Kafka keeps a topic's records 7 days by default.
+        public static let defaultTombstoneRetention: Duration = .seconds(30 * 86_400)
 
         /// Names the run in its checkpoint.
         public var selection: String { "s3://\(bucket)/\(prefix)\(delete ? " --delete" : "")" }
@@ -169,10 +179,14 @@ public struct GarbageCollector: Sendable {
         let judged = await judge(folder, options: options)
         guard case .orphan(var finding, _) = judged, options.delete else { return judged }
         // Checked again right before removing: an original re-uploaded meanwhile keeps its outputs.
-        if finding.reason == .originalMissing, case .keep(let reason) = await judge(folder, options: options) { return .keep(reason) }
+        if finding.reason == .originalMissing || finding.reason == .tombstoneExpired,
+           case .keep(let reason) = await judge(folder, options: options)
+        {
+            return .keep(reason)
+        }
         let outputs = FileOutputs(store: store, bucket: options.bucket, layout: layout, retry: retry)
         let tombstone = layout.tombstoneKey(fileId: folder.fileId)
-        let doomed = folder.objects.filter { $0.key != tombstone }
+        let doomed = finding.reason == .tombstoneExpired ? folder.objects : folder.objects.filter { $0.key != tombstone }
         do {
             let result = try await outputs.remove(doomed.map(\.key))
             let removed = Set(result.deleted)
@@ -185,6 +199,45 @@ public struct GarbageCollector: Sendable {
         }
     }
 
+    /// A tombstone alone stays while an event for the deleted version may still arrive, or
+    /// while it cannot tell: unreadable, naming no original, or the original still there.
+    private func judgeTombstone(_ folder: OutputFolder, options: Options) async -> Verdict {
+        let key = layout.tombstoneKey(fileId: folder.fileId)
+        let bytes: [UInt8]
+        do {
+            bytes = try await retry.retrying { try await store.getBytes(bucket: options.bucket, key: key, maxSize: 1 << 20).bytes }
+        } catch let error as ObjectStorageError where error.code == .invalidArgument || error.code == .notFound {
+            return .keep("tombstone")
+        } catch {
+            return .failed("cannot read \(key): \(error)")
+        }
+        guard let tombstone = try? ManifestCoding.decoder().decode(Tombstone.self, from: Data(bytes)), let original = tombstone.key,
+              Date().timeIntervalSince(tombstone.deletedAt) > Double(options.tombstoneRetention.milliseconds) / 1000
+        else { return .keep("tombstone") }
+        let bucket = tombstone.bucket ?? options.bucket
+        switch await originalExists(bucket: bucket, key: original) {
+        case .success(true): return .keep("tombstone")
+        case .success(false):
+            let detail = "deleted \(ManifestCoding.timestamp(tombstone.deletedAt)), s3://\(bucket)/\(original) gone"
+            return .orphan(Finding(folder: folder, reason: .tombstoneExpired, detail: detail), removed: (0, 0))
+        case .failure(let error): return .failed("cannot check s3://\(bucket)/\(original): \(error)")
+        }
+    }
+
+    /// Whether the original is still stored; a failure when the store cannot tell.
+    private func originalExists(bucket: String, key: String) async -> Result<Bool, ObjectStorageError> {
+        do throws(ObjectStorageError) {
+            _ = try await retry.retryingStorage { () async throws(ObjectStorageError) -> ObjectInfo in
+                try await store.head(bucket: bucket, key: key)
+            }
+            return .success(true)
+        } catch where error.code == .notFound || error.code == .noSuchBucket {
+            return .success(false)
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// Decides from the folder's listing and manifest, and the original's existence.
     func judge(_ folder: OutputFolder, options: Options) async -> Verdict {
         let names = Set(folder.objects.map(\.key))
@@ -194,7 +247,8 @@ public struct GarbageCollector: Sendable {
         guard names.contains(manifestKey) else {
             let records: Set<String> = [layout.tombstoneKey(fileId: folder.fileId), layout.attemptMarkerKey(fileId: folder.fileId)]
             if names.isSubset(of: records) {
-                return .keep(names.contains(layout.attemptMarkerKey(fileId: folder.fileId)) ? "in_flight" : "tombstone")
+                if names.contains(layout.attemptMarkerKey(fileId: folder.fileId)) { return .keep("in_flight") }
+                return await judgeTombstone(folder, options: options)
             }
             return .orphan(Finding(folder: folder, reason: .noManifest, detail: "no manifest"), removed: (0, 0))
         }
@@ -217,15 +271,11 @@ public struct GarbageCollector: Sendable {
             return .orphan(Finding(folder: folder, reason: .pipelineRemoved, detail: "pipeline \(pipeline) v\(manifest.pipeline.version)"), removed: (0, 0))
         }
         let bucket = manifest.source.bucket ?? options.bucket
-        do {
-            _ = try await retry.retrying { () async throws(ObjectStorageError) -> ObjectInfo in
-                try await store.head(bucket: bucket, key: manifest.source.key)
-            }
-            return .keep("live")
-        } catch let error as ObjectStorageError where error.code == .notFound || error.code == .noSuchBucket {
+        switch await originalExists(bucket: bucket, key: manifest.source.key) {
+        case .success(true): return .keep("live")
+        case .success(false):
             return .orphan(Finding(folder: folder, reason: .originalMissing, detail: "s3://\(bucket)/\(manifest.source.key)"), removed: (0, 0))
-        } catch {
-            return .failed("cannot check s3://\(bucket)/\(manifest.source.key): \(error)")
+        case .failure(let error): return .failed("cannot check s3://\(bucket)/\(manifest.source.key): \(error)")
         }
     }
 }

@@ -60,7 +60,7 @@ public struct FileOutputs: Sendable {
 extension RetryPolicy {
     /// `retrying` for a body that throws storage errors only, keeping the error's type; each
     /// retry is logged (notice) when a logger is given.
-    func retryingStorage<T: Sendable>(
+    public func retryingStorage<T: Sendable>(
         logger: Logger? = nil, _ what: String = "a storage request", _ body: () async throws(ObjectStorageError) -> T
     ) async throws(ObjectStorageError) -> T {
         do {

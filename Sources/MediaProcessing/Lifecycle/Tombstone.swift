@@ -42,13 +42,6 @@ public struct Tombstone: Codable, Sendable, Equatable {
         }
     }
 
-    /// Whether `version` was uploaded after this deletion: then it is a new file under the
-    /// same id, processed as usual, and its result clears the tombstone.
-    ///
-    /// The one rule, strongest evidence first: S3 sequencers of the same key (a greater one is
-    /// later); else the original's `Last-Modified` against the deletion's time (whole seconds,
-    /// and the store's clock against mediad's); else an ETag other than the deleted one.
-    /// Without any of these the version counts as the deleted one.
     /// The file's tombstone, nil when it has none; retried like any storage call.
     /// - Throws: the store's error when it still cannot tell: a job must then not go on as
     ///   if the file had not been deleted.
@@ -67,6 +60,13 @@ public struct Tombstone: Codable, Sendable, Equatable {
             .issue(stage: "job")
     }
 
+    /// Whether `version` was uploaded after this deletion: then it is a new file under the
+    /// same id, processed as usual, and its result clears the tombstone.
+    ///
+    /// The one rule, strongest evidence first: S3 sequencers of the same key (a greater one is
+    /// later); else the original's `Last-Modified` against the deletion's time (whole seconds,
+    /// and the store's clock against mediad's); else an ETag other than the deleted one.
+    /// Without any of these the version counts as the deleted one.
     public func isSuperseded(by version: Version) -> Bool {
         if let mine = sequencer, let theirs = version.sequencer {
             return Self.sequencer(theirs, isLaterThan: mine)

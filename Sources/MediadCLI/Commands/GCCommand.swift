@@ -16,7 +16,8 @@ struct GCCommand: AsyncParsableCommand {
             Walks the derivatives layout (default derived/{fileId}/…) of BUCKET, folder by folder, with a streamed \
             listing: memory does not grow with the bucket. Only keys of that layout are ever candidates; originals \
             and anything else in the bucket are never touched. Reports by default; --delete removes what it reports \
-            (tombstones of deleted files stay). Folders with an object younger than --min-age are kept, as a job \
+            (a tombstone stays until it is older than --tombstone-retention and its original is gone). Folders \
+            with an object younger than --min-age are kept, as a job \
             may be writing them. Progress is saved in a checkpoint: run the same command again after Ctrl-C and it \
             continues where it stopped. Exits 1 when a folder could not be checked or emptied, 130 when interrupted, \
             2 when the layout, PREFIX or bucket cannot be walked.
@@ -32,6 +33,9 @@ struct GCCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Keep folders with an object younger than this many seconds (default 3600).")
     var minAge: Int = 3600
 
+    @Option(name: .long, help: "Remove a tombstone alone once it is this many seconds old and its original is gone (default 2592000, 30 days: longer than any event for the deleted file can wait in a topic or queue).")
+    var tombstoneRetention: Int = Int(GarbageCollector.Options.defaultTombstoneRetention.components.seconds)
+
     @Option(name: .long, help: "Checkpoint file (default: ./.mediad-gc-<selection>.checkpoint).")
     var checkpoint: String?
 
@@ -39,6 +43,7 @@ struct GCCommand: AsyncParsableCommand {
 
     func validate() throws {
         if minAge < 0 { throw ValidationError("--min-age must not be negative") }
+        if tombstoneRetention < 0 { throw ValidationError("--tombstone-retention must not be negative") }
     }
 
     func run() async throws {
@@ -58,7 +63,7 @@ struct GCCommand: AsyncParsableCommand {
             printError("invalid pipelines: \(error)")
             throw ExitCode(2)
         }
-        let gcOptions = GarbageCollector.Options(bucket: bucket, prefix: prefix, delete: delete, minAge: .seconds(minAge))
+        let gcOptions = GarbageCollector.Options(bucket: bucket, prefix: prefix, delete: delete, minAge: .seconds(minAge), tombstoneRetention: .seconds(tombstoneRetention))
         let url = URL(fileURLWithPath: checkpoint ?? ".mediad-gc-\(gcOptions.fingerprint).checkpoint")
         let start: GCCheckpoint
         do {
