@@ -3,8 +3,9 @@
 # worker processes (`isolation: process`, the default) and once in-process (`isolation: none`),
 # and the same files through `mediad process` offline, in one run. Prints files per second for
 # each, the ratios (isolation costs at most 3 %; the daemon reaches 0.95 of offline), latency
-# p50/p99 from produce to media.processed (broker timestamps), and peak RSS of the parent and
-# of the largest worker.
+# p50/p99 from produce to media.processed (broker timestamps), peak RSS of the parent and of the
+# largest worker, and CPU per file: offline's whole, and the daemon's parent, workers and broker
+# (/proc/PID/stat), which on 2 cores account for the daemon / offline ratio.
 #   N=300 scripts/bench-daemon.sh
 # ROUNDS=R (default 3) repeats offline and daemon runs in turn and reports each ratio's median
 # with every round's value: on a shared virtual machine one ~10 s sample varies by 20 %.
@@ -43,9 +44,15 @@ run_offline() {
   echo "bench: round $1 of $ROUNDS: offline — mediad process, $N files, concurrency $CONCURRENCY"
   rm -rf "$work/offline"
   start=$(date +%s.%N)
-  "$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null
+  # `time` reports the CPU of mediad and of the workers it reaped: the whole offline cost.
+  { TIMEFORMAT='%U %S'; time "$mediad" process "$work/photos" --out "$work/offline" --concurrency "$CONCURRENCY" >/dev/null 2>"$work/offline.$1.log"; } 2>"$work/offline.$1.cpu"
   echo "$(date +%s.%N) - $start" | bc -l >"$work/offline.$1.seconds"
 }
+
+# cpu_ticks PID: the CPU clock ticks a live process has used itself (user + system).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# reaped_ticks PID: those of the children it has reaped (workers it replaced).
+reaped_ticks() { awk '{print $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # upload_event ID KEY: one structured file.uploaded CloudEvent, "ID<TAB>value" for kcat -K.
 upload_event() {
@@ -82,14 +89,21 @@ run_daemon() {
   local serve=$!
   pids+=("$serve")
   sleep 4   # the mock's first group join takes ~3 s
+  local parent0 broker0 reaped0 workers0=0 child
+  parent0=$(cpu_ticks "$serve"); broker0=$(cpu_ticks "$broker"); reaped0=$(reaped_ticks "$serve")
+  for child in $(pgrep -P "$serve" || true); do workers0=$((workers0 + $(cpu_ticks "$child"))); done
   kafka_load "$brokers" "$run"
   awk '/VmHWM/ {print $2}' "/proc/$serve/status" >"$run.rss"
-  local worker_peak=0 child rss
+  local worker_peak=0 rss workers1=0
   for child in $(pgrep -P "$serve" || true); do
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
     [ "${rss:-0}" -gt "$worker_peak" ] && worker_peak=$rss
+    workers1=$((workers1 + $(cpu_ticks "$child")))
   done
   echo "$worker_peak" >"$run.workers"
+  # CPU per job over the load, in ms: the parent, its workers (live and replaced), the broker.
+  echo "$(( $(cpu_ticks "$serve") - parent0 )) $(( workers1 - workers0 + $(reaped_ticks "$serve") - reaped0 )) $(( $(cpu_ticks "$broker") - broker0 ))" |
+    awk -v n="$N" -v hz="$(getconf CLK_TCK)" '{printf "%.1f %.1f %.1f\n", $1 * 1000 / hz / n, $2 * 1000 / hz / n, $3 * 1000 / hz / n}' >"$run.cpu"
   kill -TERM "$serve"; wait "$serve" 2>/dev/null || true
   kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true
 }
@@ -282,4 +296,10 @@ print(f"{'peak RSS of one worker (MB)':34}{'':>10}{process[4] / 1024:>10.0f}{'-'
 print(f"\nratio worker processes / in-process: {median(isolation_ratios):.3f}  (target >= 0.97; rounds: {rounds_of(isolation_ratios)})")
 print(f"ratio daemon (worker processes) / offline: {median(offline_ratios):.3f}  (target >= 0.95; rounds: {rounds_of(offline_ratios)})")
 print(f"parent peak RSS with worker processes: {process[3] / 1024:.0f} MB  (target < 100 MB)")
+# Where the CPU goes (medians over the rounds, ms per file): on 2 cores, throughput follows it.
+offline_cpu = median(sum(map(float, open(f"{work}/offline.{r}.cpu").read().split())) * 1000 / n for r in range(1, rounds + 1))
+cpu = [list(map(float, open(f"{work}/process.{r}.cpu").read().split())) for r in range(1, rounds + 1)]
+parent, workers, broker = (median(run[i] for run in cpu) for i in range(3))
+print(f"CPU per file (ms): offline {offline_cpu:.1f} (mediad process and its workers); daemon: parent {parent:.1f}, "
+      f"workers {workers:.1f}, mock broker {broker:.1f}, together {parent + workers + broker:.1f}")
 PY
