@@ -203,15 +203,19 @@ public struct GarbageCollector: Sendable {
     /// while it cannot tell: unreadable, naming no original, or the original still there.
     private func judgeTombstone(_ folder: OutputFolder, options: Options) async -> Verdict {
         let key = layout.tombstoneKey(fileId: folder.fileId)
-        let bytes: [UInt8]
-        do {
-            bytes = try await retry.retrying { try await store.getBytes(bucket: options.bucket, key: key, maxSize: 1 << 20).bytes }
-        } catch let error as ObjectStorageError where error.code == .invalidArgument || error.code == .notFound {
+        let reader = RecordReader(store: store, bucket: options.bucket)
+        let stored: Tombstone?
+        do throws(ObjectStorageError) {
+            stored = try await retry.retryingStorage { () async throws(ObjectStorageError) -> Tombstone? in
+                try await reader.decodeIfStored(Tombstone.self, key: key)
+            }
+        } catch where error.code == .invalidArgument {
+            // Larger than any record.
             return .keep("tombstone")
         } catch {
             return .failed("cannot read \(key): \(error)")
         }
-        guard let tombstone = try? ManifestCoding.decoder().decode(Tombstone.self, from: Data(bytes)), let original = tombstone.key,
+        guard let tombstone = stored, let original = tombstone.key,
               Date().timeIntervalSince(tombstone.deletedAt) > Double(options.tombstoneRetention.milliseconds) / 1000
         else { return .keep("tombstone") }
         let bucket = tombstone.bucket ?? options.bucket
